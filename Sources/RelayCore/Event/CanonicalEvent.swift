@@ -1,0 +1,51 @@
+/// The parts of a canonical (CloudEvents 1.0) event that a provider fills in; `build()` renders it.
+public struct CanonicalEvent: Sendable {
+    public var id: String
+    /// `/line/<destination>` or `/8x8/<subAccountId>`.
+    public var source: String
+    public var type: String
+    public var timeMilliseconds: Int64
+    public var subject: String?
+    /// `data` members before `received_at` and `raw`, in the order they are written.
+    public var data: JSONObject
+    public var receivedAtMilliseconds: Int64
+    /// The provider's event object, verbatim.
+    public var raw: JSONValue
+
+    public init(
+        id: String, source: String, type: String, timeMilliseconds: Int64, subject: String?,
+        data: JSONObject, receivedAtMilliseconds: Int64, raw: JSONValue
+    ) {
+        self.id = id
+        self.source = source
+        self.type = type
+        self.timeMilliseconds = timeMilliseconds
+        self.subject = subject
+        self.data = data
+        self.receivedAtMilliseconds = receivedAtMilliseconds
+        self.raw = raw
+    }
+
+    /// The content type of a canonical event body.
+    public static let contentType = "application/cloudevents+json"
+
+    /// The event as a JSON value, members in CloudEvents order.
+    public var json: JSONValue {
+        var data = self.data
+        data.append("received_at", .string(Timestamp.format(epochMilliseconds: receivedAtMilliseconds)))
+        data.append("raw", raw)
+        var event = JSONObject()
+        event.append("specversion", .string("1.0"))
+        event.append("id", .string(id))
+        event.append("source", .string(source))
+        event.append("type", .string(type))
+        event.append("time", .string(Timestamp.format(epochMilliseconds: timeMilliseconds)))
+        event.append("subject", subject.map(JSONValue.string))
+        event.append("datacontenttype", .string("application/json"))
+        event.append("data", .object(data))
+        return .object(event)
+    }
+
+    /// The serialized body.
+    public func serialized() -> [UInt8] { JSONWriter.serialize(json) }
+}

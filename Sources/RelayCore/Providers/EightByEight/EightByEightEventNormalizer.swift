@@ -1,0 +1,103 @@
+/// Turns one 8x8 webhook body (ChatApps or SMS namespace) into a canonical event.
+enum EightByEightEventNormalizer {
+    static func normalize(
+        _ body: JSONValue, body bytes: [UInt8], sourceID: String, receivedAtMilliseconds: Int64
+    ) throws(PayloadError) -> IncomingEvent {
+        guard let root = body.objectValue else { throw PayloadError("8x8 body must be a JSON object") }
+        guard let eventType = root["eventType"]?.stringValue, !eventType.isEmpty else {
+            throw PayloadError("8x8 body has no \"eventType\" string")
+        }
+        let payload: JSONObject
+        switch root["payload"] {
+        case .object(let object)?: payload = object
+        case nil where root["eventId"] != nil: payload = JSONObject()
+        default: throw PayloadError("8x8 body has no \"payload\" object")
+        }
+        let namespace = root["namespace"]?.stringValue ?? ""
+        let isSMS = namespace.lowercased() == "sms"
+        let umid = payload["umid"]?.scalarText
+        let status = payload["status"]?.objectValue
+        let channel = payload["channel"]?.stringValue?.lowercased() ?? (isSMS ? "sms" : nil)
+
+        let type: String
+        var id: String
+        var state: String?
+        switch eventType {
+        case "outbound_message_status_changed":
+            guard let status, let rawState = status["state"]?.stringValue, !rawState.isEmpty else {
+                throw PayloadError("payload.status.state is missing")
+            }
+            state = rawState.lowercased()
+            type = "delivery." + rawState.lowercased()
+            // One message moves through several states and may fall back across channels: each is its own event.
+            id = try required(umid, "payload.umid") + ":" + (channel ?? "") + ":" + rawState.lowercased()
+                + ":" + (status["detail"]?.stringValue?.lowercased() ?? "")
+        case "inbound_message_received":
+            type = "message.received"
+            id = try required(umid, "payload.umid")
+        case "external_app_message":
+            type = "message.echo"
+            id = try required(umid, "payload.umid")
+        default:
+            type = "8x8." + eventType
+            id = try required(umid, "payload.umid or eventId")
+        }
+        if let eventID = root["eventId"]?.scalarText, !eventID.isEmpty { id = eventID }
+
+        let timeText = status?["timestamp"]?.stringValue ?? payload["timestamp"]?.stringValue
+        let time = timeText.flatMap(Timestamp.parse) ?? receivedAtMilliseconds
+        let account = payload["subAccountId"]?.stringValue
+
+        var data = JSONObject()
+        data.append("provider", .string("8x8"))
+        data.append("source_id", .string(sourceID))
+        data.append("status", state.map(JSONValue.string))
+        data.append("redelivery", .bool(false))
+        data.append("account", account.map(JSONValue.string))
+        data.append("channel", channel.map(JSONValue.string))
+        data.append(eventType == "inbound_message_received" ? "sender" : "recipient", party(payload, isSMS: isSMS, inbound: eventType == "inbound_message_received"))
+        data.append("message", messageIDs(payload))
+        data.append("error", errorObject(payload))
+        data.append("detail", status?["detail"]?.stringValue.map(JSONValue.string))
+        data.append("pricing_category", payload["whatsapp"]?["pricingCategory"]?.stringValue.map(JSONValue.string))
+
+        let canonical = CanonicalEvent(
+            id: id, source: "/8x8/" + (account ?? sourceID), type: type, timeMilliseconds: time, subject: umid,
+            data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: body)
+        return IncomingEvent(
+            id: id, type: type, eventTime: time, redelivery: false, canonical: canonical.serialized(), passthrough: bytes)
+    }
+
+    private static func required(_ value: String?, _ name: String) throws(PayloadError) -> String {
+        guard let value, !value.isEmpty else { throw PayloadError("\(name) is missing") }
+        return value
+    }
+
+    /// The other party: ChatApps `user`, or for SMS the `destination` (outbound) or `source` (inbound) number.
+    private static func party(_ payload: JSONObject, isSMS: Bool, inbound: Bool) -> JSONValue? {
+        var party = JSONObject()
+        if let user = payload["user"]?.objectValue {
+            party.append("msisdn", user["msisdn"]?.stringValue.map(JSONValue.string))
+            party.append("channel_user_id", user["channelUserId"]?.scalarText.map(JSONValue.string))
+        } else if isSMS {
+            party.append("msisdn", payload[inbound ? "source" : "destination"]?.stringValue.map(JSONValue.string))
+        }
+        return party.isEmpty ? nil : .object(party)
+    }
+
+    private static func messageIDs(_ payload: JSONObject) -> JSONValue? {
+        var message = JSONObject()
+        for (key, name) in [("id", "umid"), ("client_message_id", "clientMessageId"), ("batch_id", "batchId"), ("client_batch_id", "clientBatchId")] {
+            message.append(key, payload[name]?.scalarText.map(JSONValue.string))
+        }
+        return message.isEmpty ? nil : .object(message)
+    }
+
+    private static func errorObject(_ payload: JSONObject) -> JSONValue? {
+        var error = JSONObject()
+        error.append("code", payload["status"]?["errorCode"])
+        error.append("message", payload["status"]?["errorMessage"])
+        error.append("provider_code", payload["whatsapp"]?["providerErrorCode"])
+        return error.isEmpty ? nil : .object(error)
+    }
+}

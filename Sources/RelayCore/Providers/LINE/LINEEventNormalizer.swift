@@ -1,0 +1,94 @@
+import Crypto
+
+/// Turns one LINE webhook event object into a canonical event.
+enum LINEEventNormalizer {
+    static func normalize(
+        _ event: JSONValue, destination: String?, sourceID: String, receivedAtMilliseconds: Int64
+    ) throws(PayloadError) -> IncomingEvent {
+        guard let object = event.objectValue else { throw PayloadError("event must be a JSON object") }
+        guard let lineType = object["type"]?.stringValue, !lineType.isEmpty else {
+            throw PayloadError("event has no \"type\" string")
+        }
+        let eventBytes = JSONWriter.serialize(event)
+        let id: String
+        switch object["webhookEventId"] {
+        case .string(let value) where !value.isEmpty: id = value
+        case nil, .null?: id = "sha256:" + contentHash(eventBytes)  // older formats have no id
+        default: throw PayloadError("\"webhookEventId\" must be a non-empty string")
+        }
+        var time = receivedAtMilliseconds
+        if let stamp = object["timestamp"] {
+            guard let ms = stamp.int64Value else { throw PayloadError("\"timestamp\" must be an integer of milliseconds") }
+            time = ms
+        }
+        let redelivery = object["deliveryContext"]?["isRedelivery"]?.boolValue ?? false
+
+        var data = JSONObject()
+        data.append("provider", .string("line"))
+        data.append("source_id", .string(sourceID))
+        let type: String
+        var subject: String?
+        switch lineType {
+        case "delivery":
+            type = "delivery.delivered"
+            data.append("status", .string("delivered"))
+        case "message":
+            type = "message.received"
+        default:
+            type = "line." + lineType
+        }
+        data.append("redelivery", .bool(redelivery))
+        data.append("account", destination.map(JSONValue.string))
+        data.append("channel", .string("line"))
+        if lineType == "delivery", let tag = object["delivery"]?["data"]?.stringValue {
+            var recipient = JSONObject()
+            recipient.append(isPhoneHash(tag) ? "phone_hash" : "delivery_tag", .string(tag))
+            data.append("recipient", .object(recipient))
+            subject = tag
+        }
+        if let user = object["source"]?["userId"]?.stringValue {
+            var who = JSONObject()
+            who.append("channel_user_id", .string(user))
+            data.append(lineType == "message" ? "sender" : "user", .object(who))
+            subject = subject ?? user
+        }
+        if lineType == "message", let messageID = object["message"]?["id"]?.scalarText {
+            var message = JSONObject()
+            message.append("id", .string(messageID))
+            data.append("message", .object(message))
+        }
+        let canonical = CanonicalEvent(
+            id: id, source: "/line/" + (destination ?? sourceID), type: type, timeMilliseconds: time,
+            subject: subject, data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: event)
+        return IncomingEvent(
+            id: id, type: type, eventTime: time, redelivery: redelivery,
+            canonical: canonical.serialized(), passthrough: passthroughBody(eventBytes, destination: destination))
+    }
+
+    /// `{"destination": ..., "events": [event]}`: what a LINE SDK backend expects, one event per request.
+    static func passthroughBody(_ eventBytes: [UInt8], destination: String?) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: eventBytes.count + 64)
+        var prefix = JSONObject()
+        prefix.append("destination", destination.map(JSONValue.string))
+        writer.write(.object(prefix))
+        var bytes = writer.bytes
+        bytes.removeLast()  // reopen the object to add "events" with the pre-serialized event
+        if destination != nil { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: Array("\"events\":[".utf8))
+        bytes.append(contentsOf: eventBytes)
+        bytes.append(contentsOf: Array("]}".utf8))
+        return bytes
+    }
+
+    /// LINE delivery data is a SHA-256 phone hash (64 hex digits) or a free-form delivery tag.
+    static func isPhoneHash(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }
+    }
+
+    static func contentHash(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).prefix(16).map { byte in
+            let hex = Array("0123456789abcdef".utf8)
+            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
+        }.joined()
+    }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import NIOCore
+import RelayCore
+
+/// An error answered as `{"error": code, "message": ...}` with its HTTP status.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body = JSONObject()
+        body.append("error", .string(code))
+        body.append("message", .string(message))
+        return JSONResponse.make(status: status, .object(body))
+    }
+
+    static func unknownSource(_ id: String) -> APIError { .init(.notFound, "unknown_source", "no source \"\(id)\" is configured") }
+    static func forbidden() -> APIError { .init(.forbidden, "forbidden", "the peer address is not in this source's allow_from list") }
+    static func invalidSignature(_ message: String) -> APIError { .init(.unauthorized, "invalid_signature", message) }
+    static func invalidPayload(_ message: String) -> APIError { .init(.badRequest, "invalid_payload", message) }
+    static func tooLarge(_ limit: Int) -> APIError { .init(.contentTooLarge, "payload_too_large", "the body is larger than limits.max_body (\(SizeText.format(limit)))") }
+    static func unavailable(_ message: String) -> APIError { .init(.serviceUnavailable, "unavailable", message) }
+}
+
+/// JSON responses without the cost of Codable.
+enum JSONResponse {
+    static func make(status: HTTPResponse.Status = .ok, _ value: JSONValue) -> Response {
+        let bytes = JSONWriter.serialize(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json", .contentLength: String(bytes.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,37 @@
+import Hummingbird
+import RelayCore
+import RelayStore
+import Synchronization
+
+/// `/healthz` (the process is up) and `/readyz` (config loaded, store writable).
+public struct HealthController: Sendable {
+    let probe: ReadinessProbe
+
+    public init(store: any Store) { probe = ReadinessProbe(store: store) }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        router.get("/readyz") { _, _ in
+            let ready = await probe.isReady()
+            return JSONResponse.make(
+                status: ready ? .ok : .serviceUnavailable,
+                .object(["status": .string(ready ? "ready" : "store_not_writable")]))
+        }
+    }
+}
+
+/// Checks that the store can commit, at most once a second however often a load balancer asks.
+final class ReadinessProbe: Sendable {
+    let store: any Store
+    private let last = Mutex<(at: ContinuousClock.Instant, ready: Bool)?>(nil)
+
+    init(store: any Store) { self.store = store }
+
+    func isReady() async -> Bool {
+        let now = ContinuousClock.now
+        if let cached = last.withLock({ $0 }), now - cached.at < .seconds(1) { return cached.ready }
+        let ready = await store.isWritable()
+        last.withLock { $0 = (now, ready) }
+        return ready
+    }
+}

@@ -1,0 +1,46 @@
+import Logging
+import RelayCore
+import RelayStore
+import ServiceLifecycle
+
+/// Background upkeep off the request path: expires dedup keys past `dedup_window`, in bounded batches.
+public struct MaintenanceService: Service {
+    let store: any Store
+    let logger: Logger
+    let interval: Duration
+    let batch: Int
+
+    public init(store: any Store, logger: Logger, interval: Duration = .seconds(60), batch: Int = 10_000) {
+        self.store = store
+        self.logger = logger
+        self.interval = interval
+        self.batch = batch
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            await runOnce()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One pass: keeps deleting full batches until fewer than `batch` keys were due.
+    public func runOnce() async {
+        do {
+            var removed = 0
+            while true {
+                let n = try await store.expireDedupKeys(nowMilliseconds: Timestamp.nowMilliseconds(), limit: batch)
+                removed += n
+                if n < batch || Task.isCancelledOrShuttingDown { break }
+                await Task.yield()
+            }
+            if removed > 0 { logger.info("expired dedup keys", metadata: ["count": .stringConvertible(removed)]) }
+        } catch {
+            logger.warning("dedup expiry failed", metadata: ["error": .string(error.message)])
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}

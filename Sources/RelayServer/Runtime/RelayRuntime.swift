@@ -1,0 +1,67 @@
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import RelayCore
+import RelayStore
+import ServiceLifecycle
+
+/// Assembles and runs the edge: store, ingest and admin listeners, background services, reload on SIGHUP.
+public struct RelayRuntime {
+    public var configPath: String
+    public var logger: Logger
+
+    public init(configPath: String, logger: Logger) {
+        self.configPath = configPath
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT; pending work stays on disk.
+    public func run(config initial: RelayConfig) async throws {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+        ]
+        MetricsSystem.bootstrap(factory)
+
+        guard case .sqlite(let path) = initial.store else { throw StoreError("only the SQLite store is available") }
+        let store = try SQLiteStore(path: path, logger: logger)
+        let config = LiveConfig(initial)
+
+        let ingest = Application(
+            router: Routers.ingest(config: config, store: store),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(initial.readTimeout.nanoseconds))),
+            configuration: .init(address: .hostname(initial.listen.host, port: initial.listen.port), serverName: "relay"),
+            logger: logger)
+        let admin = Application(
+            router: Routers.admin(config: config, store: store, registry: registry),
+            configuration: .init(address: .hostname(initial.adminListen.host, port: initial.adminListen.port), serverName: "relay-admin"),
+            logger: logger)
+        let reload = ConfigReloader(path: configPath, config: config, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: MaintenanceService(store: store, logger: logger)),
+                    .init(service: reload),
+                    .init(service: admin),
+                    .init(service: ingest),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info("relay starting", metadata: [
+            "listen": .string(initial.listen.description), "admin.listen": .string(initial.adminListen.description),
+            "store": .string(path),
+        ])
+        do {
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        logger.info("relay stopped")
+    }
+}

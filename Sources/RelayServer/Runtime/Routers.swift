@@ -1,0 +1,23 @@
+import Hummingbird
+import Prometheus
+import RelayCore
+import RelayStore
+
+/// The two HTTP surfaces: ingest (public) and admin (loopback, token).
+public enum Routers {
+    /// `POST /webhooks/<id>`, `/healthz`, `/readyz`.
+    public static func ingest(config: LiveConfig, store: any Store, onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
+        let router = Router(context: RelayRequestContext.self)
+        IngestController(config: config, store: store, onJobsCreated: onJobsCreated).addRoutes(to: router)
+        HealthController(store: store).addRoutes(to: router)
+        return router
+    }
+
+    /// `/metrics`, `/healthz`, `/readyz`, and `/admin/*` behind the token.
+    public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry) -> Router<RelayRequestContext> {
+        let router = Router(context: RelayRequestContext.self)
+        MetricsController(registry: registry).addRoutes(to: router)
+        HealthController(store: store).addRoutes(to: router)
+        return router
+    }
+}

@@ -1,0 +1,27 @@
+import Synchronization
+
+/// Running figures about commit groups: how many, and how many requests and events they held.
+public final class CommitGroupStats: Sendable {
+    public struct Snapshot: Sendable, Equatable {
+        public var groups = 0
+        public var requests = 0
+        public var events = 0
+        public var largestRequests = 0
+        public var meanRequests: Double { groups == 0 ? 0 : Double(requests) / Double(groups) }
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    func record(requests: Int, events: Int) {
+        state.withLock {
+            $0.groups += 1
+            $0.requests += requests
+            $0.events += events
+            $0.largestRequests = max($0.largestRequests, requests)
+        }
+    }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+}

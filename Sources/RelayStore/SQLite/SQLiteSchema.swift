@@ -1,0 +1,51 @@
+import GRDB
+
+/// The schema, as migrations. A shipped migration is never edited: add a new one.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Times are milliseconds since the Unix epoch: datetime(received_at / 1000, 'unixepoch') reads them.
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    source_id TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    event_time INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    redelivery INTEGER NOT NULL,
+                    canonical BLOB NOT NULL,
+                    passthrough BLOB
+                );
+                CREATE INDEX events_source_event ON events (source_id, event_id);
+                CREATE TABLE dedup_keys (
+                    source_id TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (source_id, event_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX dedup_keys_expiry ON dedup_keys (expires_at);
+                CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY,
+                    event_row INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                    destination TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    last_response TEXT
+                );
+                CREATE INDEX jobs_due ON jobs (state, next_attempt_at);
+                CREATE INDEX jobs_destination_state ON jobs (destination, state);
+                CREATE INDEX jobs_event ON jobs (event_row);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import Logging
+import RelayCore
+
+/// The embedded store: SQLite in WAL mode with `synchronous = FULL`, one writer, group-committed ingest.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+    let path: String
+    private let committer = GroupCommitter<IngestRequest, [Bool]>(maxGroupWeight: 2_000)
+    private let writerTask: Task<Void, Never>
+    /// Sizes of the commit groups so far (requests, events), for the benchmark and metrics.
+    public let groupStats = CommitGroupStats()
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String, readOnly: Bool = false, logger: Logger = Logger(label: "relay.store")) throws(StoreError) {
+        self.path = path
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty && !readOnly {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            var config = Configuration()
+            config.readonly = readOnly
+            // Another relay process or the CLI may hold the write lock for a moment.
+            config.busyMode = .timeout(5)
+            config.prepareDatabase { db in
+                if !db.configuration.readonly {
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
+            }
+            pool = try DatabasePool(path: path, configuration: config)
+            if !readOnly {
+                try SQLiteSchema.migrator.migrate(pool)
+            }
+        } catch {
+            throw StoreError("cannot open the store at \(path): \(SQLiteStore.describe(error))")
+        }
+        let committer = self.committer
+        let pool = self.pool
+        let stats = groupStats
+        writerTask = Task {
+            await committer.runWriter({ requests in
+                try await pool.write { db in try requests.map { try SQLiteStore.insert($0, db) } }
+            }, onGroup: { requests, events in stats.record(requests: requests, events: events) })
+        }
+    }
+
+    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
+        do {
+            return try await committer.submit(request, weight: max(1, request.events.count))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("cannot commit: \(SQLiteStore.describe(error))")
+        }
+    }
+
+    /// One request's rows, inside the group's transaction.
+    static func insert(_ request: IngestRequest, _ db: Database) throws -> [Bool] {
+        let dedup = try db.cachedStatement(sql: """
+            INSERT INTO dedup_keys (source_id, event_id, expires_at) VALUES (?, ?, ?)
+            ON CONFLICT (source_id, event_id) DO UPDATE SET expires_at = excluded.expires_at
+            WHERE dedup_keys.expires_at <= ?
+            """)
+        let event = try db.cachedStatement(sql: """
+            INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let job = try db.cachedStatement(sql: """
+            INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, 'pending', 0, ?, ?, ?)
+            """)
+        let now = request.receivedAtMilliseconds
+        var results: [Bool] = []
+        results.reserveCapacity(request.events.count)
+        for item in request.events {
+            let e = item.event
+            try dedup.execute(arguments: [request.sourceID, e.id, request.dedupExpiresAtMilliseconds, now])
+            guard db.changesCount == 1 else {
+                results.append(false)
+                continue
+            }
+            try event.execute(arguments: [
+                request.sourceID, e.id, request.provider.rawValue, e.type, e.eventTime, now, e.redelivery,
+                Data(e.canonical), item.keepPassthrough ? Data(e.passthrough) : nil,
+            ])
+            let row = db.lastInsertedRowID
+            for destination in item.destinations {
+                try job.execute(arguments: [row, destination, now, now, now])
+            }
+            results.append(true)
+        }
+        return results
+    }
+
+    public func isWritable() async -> Bool {
+        do {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('ready_probe', ?)", arguments: [Timestamp.nowMilliseconds()])
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    public func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.execute(sql: """
+                DELETE FROM dedup_keys WHERE rowid IN (SELECT rowid FROM dedup_keys WHERE expires_at <= ? LIMIT ?)
+                """, arguments: [nowMilliseconds, limit])
+            return db.changesCount
+        }
+    }
+
+    public func close() async {
+        await committer.close()
+        await writerTask.value
+        try? pool.close()
+    }
+
+    /// A write outside the ingest path (dispatcher bookkeeping, maintenance): losing it to a power cut only
+    /// means a job is tried again, so it skips the fsync that ingest commits pay.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw StoreError(SQLiteStore.describe(error))
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError(SQLiteStore.describe(error))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let db = error as? DatabaseError {
+            return db.message ?? "\(db.resultCode)"
+        }
+        return "\(error)"
+    }
+}

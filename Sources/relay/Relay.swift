@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `relay` executable: one subcommand per file.
+@main
+struct Relay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "A webhook edge for LINE and 8x8: verify, deduplicate, store, forward.",
+        subcommands: [Serve.self, Check.self, Normalize.self, Schema.self],
+        defaultSubcommand: Serve.self)
+}

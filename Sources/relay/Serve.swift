@@ -1,0 +1,34 @@
+import ArgumentParser
+import Logging
+import RelayCore
+import RelayServer
+
+/// `relay serve`: the edge itself.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the edge: ingest, dispatcher and admin listeners.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $RELAY_LOG_LEVEL or info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let levelText = logLevel ?? ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw CommandFailure.exit("unknown log level \"\(levelText)\" (use trace, debug, info, notice, warning, error or critical)")
+        }
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "relay")
+        let config = try options.load()
+        for warning in config.warnings {
+            logger.warning("config warning", metadata: ["problem": .string(warning.description)])
+        }
+        do {
+            try await RelayRuntime(configPath: options.path, logger: logger).run(config: config)
+        } catch {
+            throw CommandFailure.exit("\(error)")
+        }
+    }
+}
+
+import Foundation
