@@ -12,6 +12,25 @@ public protocol Store: Sendable {
     func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
     /// Stops accepting writes and closes the database.
     func close() async
+
+    // MARK: Delivery jobs
+
+    /// Marks up to `limit` due pending jobs of `destination` in flight and returns them with their bodies.
+    func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob]
+    /// The earliest `next_attempt_at` among `destination`'s pending jobs.
+    func nextDue(destination: String) async throws(StoreError) -> Int64?
+    /// Records finished attempts, all in one transaction.
+    func complete(_ outcomes: [JobOutcome], nowMilliseconds: Int64) async throws(StoreError)
+    /// Puts jobs left in flight (by a crash or a stop) back to pending, due now; returns how many.
+    func requeueInFlight(nowMilliseconds: Int64) async throws(StoreError) -> Int
+    /// Per-destination counts and the dedup keys held.
+    func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats
+    /// Dead letters, oldest first.
+    func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter]
+    /// Moves dead letters (all, or these ids; optionally of one destination) back to pending with a fresh schedule.
+    func replay(ids: [Int64]?, destination: String?, nowMilliseconds: Int64) async throws(StoreError) -> Int
+    /// Deletes delivered jobs finished before `cutoff` and events with no job left; at most `limit` of each.
+    func prune(finishedBeforeMilliseconds cutoff: Int64, limit: Int) async throws(StoreError) -> Int
 }
 
 /// One verified request's events and where each must go.

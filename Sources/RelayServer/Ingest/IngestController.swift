@@ -117,11 +117,3 @@ public struct IngestController: Sendable {
         return JSONResponse.make(.object(body))
     }
 }
-
-extension Duration {
-    /// Whole milliseconds.
-    public var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

@@ -18,10 +18,3 @@ public struct IngestMetrics: Sendable {
         if redeliveries > 0 { Counter(label: "relay_redeliveries_total", dimensions: [("source", source)]).increment(by: redeliveries) }
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -41,8 +41,8 @@ enum SQLiteSchema {
                     last_error TEXT,
                     last_response TEXT
                 );
-                CREATE INDEX jobs_due ON jobs (state, next_attempt_at);
-                CREATE INDEX jobs_destination_state ON jobs (destination, state);
+                CREATE INDEX jobs_due ON jobs (destination, state, next_attempt_at);
+                CREATE INDEX jobs_state ON jobs (state, updated_at);
                 CREATE INDEX jobs_event ON jobs (event_row);
                 """)
         }

@@ -1,0 +1,62 @@
+/// One HTTP endpoint events are delivered to.
+public struct DestinationConfig: Sendable, CustomStringConvertible {
+    /// The id from the config (`[A-Za-z0-9_-]+`).
+    public var id: String
+    /// Absolute http or https URL.
+    public var url: String
+    /// Canonical event JSON or the provider's original body.
+    public var format: OutputFormat
+    /// The whole Standard Webhooks secret (`whsec_<base64>`), when deliveries are signed.
+    public var secret: String?
+    /// The base64-decoded key part of `secret` (1...64 bytes), used for HMAC-SHA256.
+    public var signingKey: [UInt8]?
+    /// LINE channel secret used to re-sign passthrough bodies of LINE events for this destination.
+    public var lineChannelSecret: String?
+    /// Extra request headers, in config order.
+    public var headers: [(name: String, value: String)]
+    /// Per-attempt request timeout.
+    public var timeout: Duration
+    /// Maximum deliveries in flight to this destination.
+    public var concurrency: Int
+    /// Per-destination retry schedule; nil means the top-level `retry`.
+    public var retry: [Duration]?
+
+    /// Default per-attempt timeout.
+    public static let defaultTimeout: Duration = .seconds(10)
+    /// Default number of deliveries in flight.
+    public static let defaultConcurrency = 8
+
+    /// Creates a destination.
+    public init(id: String, url: String, format: OutputFormat = .canonical, secret: String? = nil,
+                signingKey: [UInt8]? = nil, lineChannelSecret: String? = nil,
+                headers: [(name: String, value: String)] = [], timeout: Duration = Self.defaultTimeout,
+                concurrency: Int = Self.defaultConcurrency, retry: [Duration]? = nil) {
+        self.id = id
+        self.url = url
+        self.format = format
+        self.secret = secret
+        self.signingKey = signingKey
+        self.lineChannelSecret = lineChannelSecret
+        self.headers = headers
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.retry = retry
+    }
+
+    /// The URL with any `user:password@` replaced by `***@`, safe to print.
+    public var redactedURL: String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let authorityEnd = url[schemeEnd.upperBound...].firstIndex(where: { "/?#".contains($0) }) ?? url.endIndex
+        guard let at = url[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at...])
+    }
+
+    /// `id -> url (format, signed|unsigned)`; never shows secrets or header values.
+    public var description: String {
+        var traits = [format.rawValue]
+        if secret != nil { traits.append("signed") }
+        if format == .passthrough, lineChannelSecret != nil { traits.append("LINE re-signed") }
+        if traits.count == 1 { traits.append("unsigned") }
+        return "\(id) -> \(redactedURL) (\(traits.joined(separator: ", ")))"
+    }
+}

@@ -1,0 +1,96 @@
+/// The whole validated `routes.yaml`: listeners, store, limits, sources, destinations and routes.
+public struct RelayConfig: Sendable, CustomStringConvertible {
+    /// Ingest listener (`POST /webhooks/<id>`).
+    public var listen: ListenAddress
+    /// Admin listener (`/metrics`, `/healthz`, `/readyz`, `/admin/*`).
+    public var adminListen: ListenAddress
+    /// Bearer token required on `/admin/*`; nil means no token is required.
+    public var adminToken: String?
+    /// Where events and deliveries are kept.
+    public var store: StoreConfig
+    /// Largest accepted request body, in bytes.
+    public var maxBody: Int
+    /// How long reading a request body may take.
+    public var readTimeout: Duration
+    /// How long delivered event ids are remembered to drop provider retries.
+    public var dedupWindow: Duration
+    /// Delays after attempt 1, 2, ...; after the last one the delivery is dead-lettered.
+    public var retry: [Duration]
+    /// Random spread applied to each retry delay, as a fraction 0...1.
+    public var retryJitter: Double
+    /// Sources in config order.
+    public var sources: [SourceConfig]
+    /// Destinations in config order.
+    public var destinations: [DestinationConfig]
+    /// Routes in config order.
+    public var routes: [RouteConfig]
+    /// Non-fatal findings from loading (shown by `relay check`).
+    public var warnings: [ConfigIssue]
+
+    /// Default ingest listener.
+    public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 8080)
+    /// Default admin listener (loopback only).
+    public static let defaultAdminListen = ListenAddress(host: "127.0.0.1", port: 8081)
+    /// Default store.
+    public static let defaultStore = StoreConfig.sqlite(path: "./data/relay.db")
+    /// Default body limit (1 MiB).
+    public static let defaultMaxBody = 1 << 20
+    /// Largest allowed body limit (64 MiB).
+    public static let maximumMaxBody = 64 << 20
+    /// Default body read timeout.
+    public static let defaultReadTimeout: Duration = .seconds(10)
+    /// Default dedup window (7 days).
+    public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
+    /// Default retry schedule.
+    public static let defaultRetry: [Duration] = [.seconds(1), .seconds(10), .seconds(30), .seconds(90)]
+
+    /// Creates a configuration; every parameter defaults to what an absent key means in `routes.yaml`.
+    public init(listen: ListenAddress = Self.defaultListen, adminListen: ListenAddress = Self.defaultAdminListen,
+                adminToken: String? = nil, store: StoreConfig = Self.defaultStore, maxBody: Int = Self.defaultMaxBody,
+                readTimeout: Duration = Self.defaultReadTimeout, dedupWindow: Duration = Self.defaultDedupWindow,
+                retry: [Duration] = Self.defaultRetry, retryJitter: Double = 0, sources: [SourceConfig] = [],
+                destinations: [DestinationConfig] = [], routes: [RouteConfig] = [], warnings: [ConfigIssue] = []) {
+        self.listen = listen
+        self.adminListen = adminListen
+        self.adminToken = adminToken
+        self.store = store
+        self.maxBody = maxBody
+        self.readTimeout = readTimeout
+        self.dedupWindow = dedupWindow
+        self.retry = retry
+        self.retryJitter = retryJitter
+        self.sources = sources
+        self.destinations = destinations
+        self.routes = routes
+        self.warnings = warnings
+    }
+
+    /// The source with this id, if configured.
+    public func source(_ id: String) -> SourceConfig? {
+        sources.first { $0.id == id }
+    }
+
+    /// The destination with this id, if configured.
+    public func destination(_ id: String) -> DestinationConfig? {
+        destinations.first { $0.id == id }
+    }
+
+    /// Destination ids the routes name for an event of this source and canonical type, deduplicated, in config order.
+    public func destinations(forSource sourceID: String, type: String) -> [String] {
+        var result: [String] = []
+        for route in routes where route.matches(sourceID: sourceID, type: type) {
+            for id in route.to where !result.contains(id) {
+                result.append(id)
+            }
+        }
+        return result
+    }
+
+    /// The destination's own retry schedule, or the top-level one.
+    public func retrySchedule(for destinationID: String) -> [Duration] {
+        destination(destinationID)?.retry ?? retry
+    }
+
+    /// Same as `summary()`; never shows secrets.
+    public var description: String { summary() }
+}

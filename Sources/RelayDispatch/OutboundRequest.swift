@@ -1,0 +1,62 @@
+import RelayCore
+import RelayStore
+
+/// The HTTP request one attempt sends: body and headers in the destination's format, signed at send time.
+public struct OutboundRequest: Sendable, Equatable {
+    public var body: [UInt8]
+    public var headers: [(name: String, value: String)]
+
+    public static func == (a: OutboundRequest, b: OutboundRequest) -> Bool {
+        a.body == b.body && a.headers.elementsEqual(b.headers) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    /// Builds the request for `job` to `destination` at `nowSeconds`.
+    public static func make(for job: DeliveryJob, to destination: DestinationConfig, nowSeconds: Int64) throws(DeliveryError) -> OutboundRequest {
+        var headers: [(name: String, value: String)] = []
+        let body: [UInt8]
+        switch destination.format {
+        case .canonical:
+            body = job.canonical
+            headers.append(("Content-Type", CanonicalEvent.contentType))
+            headers.append(("webhook-id", job.eventID))
+            headers.append(("webhook-timestamp", String(nowSeconds)))
+            if let key = destination.signingKey {
+                headers.append(("webhook-signature", StandardWebhooks.signature(key: key, id: job.eventID, timestamp: nowSeconds, body: body)))
+            }
+        case .passthrough:
+            if let stored = job.passthrough {
+                body = stored
+            } else {
+                body = try rebuildPassthrough(job)
+            }
+            headers.append(("Content-Type", "application/json"))
+            if job.provider == .line {
+                guard let secret = destination.lineChannelSecret else {
+                    throw DeliveryError("destination \(destination.id) has no line_channel_secret to sign LINE events")
+                }
+                headers.append(("X-Line-Signature", LINEProvider.signature(body: body, channelSecret: secret)))
+            }
+        }
+        headers.append(contentsOf: destination.headers)
+        return OutboundRequest(body: body, headers: headers)
+    }
+
+    /// The provider-format body from the canonical event, for a job whose passthrough body was not stored
+    /// (its destination became `passthrough` by a reload after the event arrived).
+    static func rebuildPassthrough(_ job: DeliveryJob) throws(DeliveryError) -> [UInt8] {
+        guard let event = try? JSONParser.parse(job.canonical), let raw = event["data"]?["raw"] else {
+            throw DeliveryError("the stored event cannot be read back")
+        }
+        guard job.provider == .line else { return JSONWriter.serialize(raw) }
+        var body = JSONObject()
+        body.append("destination", event["data"]?["account"])
+        body.append("events", .array([raw]))
+        return JSONWriter.serialize(.object(body))
+    }
+}
+
+/// Why an attempt could not even be made, or failed before a response.
+public struct DeliveryError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+import RelayCore
+
+extension SQLiteStore {
+    public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
+        try await write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                UPDATE jobs SET state = 'in_flight', updated_at = ?1
+                WHERE id IN (SELECT id FROM jobs WHERE destination = ?2 AND state = 'pending' AND next_attempt_at <= ?1
+                             ORDER BY next_attempt_at LIMIT ?3)
+                RETURNING id, event_row, attempts
+                """, arguments: [now, destination, limit])
+            return try rows.compactMap { row -> DeliveryJob? in
+                let eventRow: Int64 = row["event_row"]
+                guard let event = try Row.fetchOne(db, sql: """
+                    SELECT event_id, source_id, provider, type, canonical, passthrough FROM events WHERE id = ?
+                    """, arguments: [eventRow]) else { return nil }
+                let passthrough: Data? = event["passthrough"]
+                let canonical: Data = event["canonical"]
+                return DeliveryJob(
+                    id: row["id"], destination: destination, attempts: row["attempts"], eventID: event["event_id"],
+                    sourceID: event["source_id"], provider: ProviderKind(rawValue: event["provider"]) ?? .line,
+                    type: event["type"], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
+            }
+            .sorted { $0.id < $1.id }
+        }
+    }
+
+    public func nextDue(destination: String) async throws(StoreError) -> Int64? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT MIN(next_attempt_at) FROM jobs WHERE destination = ? AND state = 'pending'
+                """, arguments: [destination])
+        }
+    }
+
+    public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) {
+        guard !outcomes.isEmpty else { return }
+        try await write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
+                    last_response = ?, updated_at = ?
+                WHERE id = ? AND state = 'in_flight'
+                """)
+            for o in outcomes {
+                try statement.execute(arguments: [
+                    o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID,
+                ])
+            }
+        }
+    }
+
+    public func requeueInFlight(nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'pending', next_attempt_at = ?1, updated_at = ?1 WHERE state = 'in_flight'", arguments: [now])
+            return db.changesCount
+        }
+    }
+
+    public func stats(nowMilliseconds now: Int64) async throws(StoreError) -> StoreStats {
+        try await read { db in
+            var byDestination: [String: DestinationStats] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT destination, state, COUNT(*) AS n FROM jobs GROUP BY destination, state") {
+                let name: String = row["destination"]
+                var stats = byDestination[name] ?? DestinationStats(destination: name)
+                let n: Int = row["n"]
+                switch row["state"] as String {
+                case "pending": stats.pending = n
+                case "in_flight": stats.inFlight = n
+                case "dead": stats.dead = n
+                default: stats.delivered = n
+                }
+                byDestination[name] = stats
+            }
+            for name in byDestination.keys {
+                // Age counts from when the event arrived, so a job waiting out retries still ages.
+                if let oldest = try Int64.fetchOne(db, sql: """
+                    SELECT MIN(created_at) FROM jobs WHERE destination = ? AND state IN ('pending', 'in_flight')
+                    """, arguments: [name]) {
+                    byDestination[name]?.oldestPendingSeconds = Double(max(0, now - oldest)) / 1000
+                }
+            }
+            let dedupKeys = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dedup_keys") ?? 0
+            let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+            return StoreStats(destinations: byDestination.values.sorted { $0.destination < $1.destination }, dedupKeys: dedupKeys, events: events)
+        }
+    }
+
+    public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT j.id, j.destination, j.attempts, j.last_status, j.last_error, j.last_response, j.updated_at,
+                       e.event_id, e.source_id, e.type, e.received_at
+                FROM jobs j JOIN events e ON e.id = j.event_row
+                WHERE j.state = 'dead' AND (?1 IS NULL OR j.destination = ?1)
+                ORDER BY j.updated_at, j.id LIMIT ?2
+                """, arguments: [destination, limit]).map { row in
+                DeadLetter(
+                    id: row["id"], destination: row["destination"], eventID: row["event_id"], sourceID: row["source_id"],
+                    type: row["type"], attempts: row["attempts"], lastStatus: row["last_status"], lastError: row["last_error"],
+                    lastResponse: row["last_response"], receivedAtMilliseconds: row["received_at"], failedAtMilliseconds: row["updated_at"])
+            }
+        }
+    }
+
+    public func replay(ids: [Int64]?, destination: String?, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+        try await write { db in
+            let set = "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = ?1, updated_at = ?1 WHERE state = 'dead' AND (?2 IS NULL OR destination = ?2)"
+            if let ids {
+                let statement = try db.makeStatement(sql: set + " AND id = ?3")
+                var moved = 0
+                for id in ids {
+                    try statement.execute(arguments: [now, destination, id])
+                    moved += db.changesCount
+                }
+                return moved
+            }
+            try db.execute(sql: set, arguments: [now, destination])
+            return db.changesCount
+        }
+    }
+
+    public func prune(finishedBeforeMilliseconds cutoff: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.execute(sql: """
+                DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ? LIMIT ?)
+                """, arguments: [cutoff, limit])
+            var removed = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM events WHERE id IN (
+                    SELECT e.id FROM events e WHERE e.received_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = e.id) LIMIT ?)
+                """, arguments: [cutoff, limit])
+            removed += db.changesCount
+            return removed
+        }
+    }
+}
