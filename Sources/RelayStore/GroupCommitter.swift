@@ -51,7 +51,7 @@ public actor GroupCommitter<Item: Sendable, Result: Sendable> {
     }
 
     /// Refuses new items; queued ones are still written.
-    func close() {
+    public func close() {
         closed = true
         writerWaiting?.resume()
         writerWaiting = nil

@@ -9,7 +9,9 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        for warning in config.warnings { printError("warning: \(options.path):\(warning)") }
+        for warning in config.warnings {
+            printError("warning: " + ConfigError(file: options.path, issues: [warning]).description)
+        }
         print(config.summary())
         print("\(options.path): OK")
     }

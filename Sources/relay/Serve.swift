@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "relay")
         let config = try options.load()
         for warning in config.warnings {
-            logger.warning("config warning", metadata: ["problem": .string(warning.description)])
+            logger.warning("config warning", metadata: ["problem": .string(ConfigError(file: options.path, issues: [warning]).description)])
         }
         do {
             try await RelayRuntime(configPath: options.path, logger: logger).run(config: config)

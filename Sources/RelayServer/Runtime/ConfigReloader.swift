@@ -18,9 +18,7 @@ public struct ConfigReloader: Service {
 
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        await withGracefulShutdownHandler {
-            for await _ in signals { reload() }
-        } onGracefulShutdown: {}
+        for await _ in signals.cancelOnGracefulShutdown() { reload() }
     }
 
     /// Reads the file again and swaps it in when valid; returns whether it did.
@@ -45,7 +43,7 @@ public struct ConfigReloader: Service {
             return true
         } catch {
             for issue in error.issues {
-                logger.error("config reload rejected", metadata: ["problem": .string("\(error.file):\(issue)")])
+                logger.error("config reload rejected", metadata: ["problem": .string(ConfigError(file: error.file, issues: [issue]).description)])
             }
             return false
         }

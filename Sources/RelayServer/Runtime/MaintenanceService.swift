@@ -20,7 +20,7 @@ public struct MaintenanceService: Service {
     public func run() async throws {
         while !Task.isCancelledOrShuttingDown {
             await runOnce()
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 

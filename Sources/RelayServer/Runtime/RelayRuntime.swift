@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import RelayDispatch
 import RelayCore
 import RelayStore
 import ServiceLifecycle
@@ -31,13 +32,15 @@ public struct RelayRuntime {
         let store = try SQLiteStore(path: path, logger: logger)
         let config = LiveConfig(initial)
 
+        let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
+        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger)
         let ingest = Application(
-            router: Routers.ingest(config: config, store: store),
+            router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
             server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(initial.readTimeout.nanoseconds))),
             configuration: .init(address: .hostname(initial.listen.host, port: initial.listen.port), serverName: "relay"),
             logger: logger)
         let admin = Application(
-            router: Routers.admin(config: config, store: store, registry: registry),
+            router: Routers.admin(config: config, store: store, registry: registry, onReplay: { dispatcher.wake() }),
             configuration: .init(address: .hostname(initial.adminListen.host, port: initial.adminListen.port), serverName: "relay-admin"),
             logger: logger)
         let reload = ConfigReloader(path: configPath, config: config, logger: logger)
@@ -46,6 +49,8 @@ public struct RelayRuntime {
                 services: [
                     .init(service: MaintenanceService(store: store, logger: logger)),
                     .init(service: reload),
+                    .init(service: HTTPClientService(client: client)),
+                    .init(service: dispatcher),
                     .init(service: admin),
                     .init(service: ingest),
                 ],

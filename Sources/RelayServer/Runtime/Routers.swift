@@ -14,8 +14,9 @@ public enum Routers {
     }
 
     /// `/metrics`, `/healthz`, `/readyz`, and `/admin/*` behind the token.
-    public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry) -> Router<RelayRequestContext> {
+    public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry, onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
+        AdminController(config: config, store: store, onReplay: onReplay).addRoutes(to: router)
         MetricsController(registry: registry).addRoutes(to: router)
         HealthController(store: store).addRoutes(to: router)
         return router

@@ -108,7 +108,8 @@ public final class SQLiteStore: Store {
     public func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
         try await write { db in
             try db.execute(sql: """
-                DELETE FROM dedup_keys WHERE rowid IN (SELECT rowid FROM dedup_keys WHERE expires_at <= ? LIMIT ?)
+                DELETE FROM dedup_keys WHERE (source_id, event_id) IN
+                    (SELECT source_id, event_id FROM dedup_keys WHERE expires_at <= ? LIMIT ?)
                 """, arguments: [nowMilliseconds, limit])
             return db.changesCount
         }

@@ -17,7 +17,9 @@ enum EightByEightEventNormalizer {
         let isSMS = namespace.lowercased() == "sms"
         let umid = payload["umid"]?.scalarText
         let status = payload["status"]?.objectValue
-        let channel = payload["channel"]?.stringValue?.lowercased() ?? (isSMS ? "sms" : nil)
+        // Inbound ChatApps messages name the channel under `recipient` (the business side), not at the top.
+        let channelName = payload["channel"]?.stringValue ?? payload["recipient"]?["channel"]?.stringValue
+        let channel = channelName?.lowercased() ?? (isSMS ? "sms" : nil)
 
         let type: String
         var id: String
