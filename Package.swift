@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "RelayCore", "RelayStore", "RelayDispatch", "RelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import RelayCore
+import RelayServer
+
+/// `relay stats`: per destination pending, in flight, dead; dedup keys; oldest pending age.
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show job counts per destination and the dedup keys held.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        let stats = try await options.withStore { _, store in try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) }
+        if json {
+            print(String(decoding: JSONWriter.serialize(AdminJSON.stats(stats)), as: UTF8.self))
+            return
+        }
+        let rows = stats.destinations.map { d in
+            [d.destination, String(d.pending), String(d.inFlight), String(d.dead), String(d.delivered),
+             d.oldestPendingSeconds.map { String(format: "%.1fs", $0) } ?? "-"]
+        }
+        print(Table.render(header: ["DESTINATION", "PENDING", "IN FLIGHT", "DEAD", "DELIVERED", "OLDEST PENDING"], rows: rows))
+        print("events stored: \(stats.events)   dedup keys held: \(stats.dedupKeys)")
+    }
+}
+
+/// Plain aligned columns for the terminal.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
