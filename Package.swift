@@ -41,6 +41,7 @@ let package = Package(
                 "RelayCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -90,6 +91,18 @@ let package = Package(
         .testTarget(
             name: "RelayStoreTests",
             dependencies: ["RelayCore", "RelayStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RelayDispatchTests",
+            dependencies: [
+                "RelayCore", "RelayStore", "RelayDispatch", "RelayServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Running figures about commit groups: how many, and how many requests and events they held.
@@ -15,6 +16,9 @@ public final class CommitGroupStats: Sendable {
     public init() {}
 
     func record(requests: Int, events: Int) {
+        Counter(label: "relay_store_commits_total").increment()
+        Counter(label: "relay_store_committed_requests_total").increment(by: requests)
+        Counter(label: "relay_store_committed_events_total").increment(by: events)
         state.withLock {
             $0.groups += 1
             $0.requests += requests
