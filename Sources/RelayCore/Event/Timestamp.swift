@@ -76,7 +76,12 @@ public enum Timestamp {
         parts.tm_hour = Int32(hour)
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
-        let epoch = Int64(timegm(&parts)) - Int64(offsetSeconds)
+        var seconds = timegm(&parts)
+        // timegm rolls impossible dates (2022-02-31) forward; reading it back catches them.
+        var check = tm()
+        gmtime_r(&seconds, &check)
+        guard check.tm_mday == Int32(day), check.tm_mon == Int32(month - 1) else { return nil }
+        let epoch = Int64(seconds) - Int64(offsetSeconds)
         return epoch * 1000 + Int64(millis)
     }
 

@@ -103,6 +103,9 @@ public struct IngestController: Sendable {
         do {
             var buffer = try await request.body.collect(upTo: limit)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            // What `collect(upTo:)` throws when a body without Content-Length (chunked) passes the limit.
+            throw .tooLarge(limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw .tooLarge(limit)
         } catch {

@@ -16,6 +16,7 @@ enum EightByEightEventNormalizer {
         let namespace = root["namespace"]?.stringValue ?? ""
         let isSMS = namespace.lowercased() == "sms"
         let umid = payload["umid"]?.scalarText
+        let eventID = root["eventId"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
         let status = payload["status"]?.objectValue
         // Inbound ChatApps messages name the channel under `recipient` (the business side), not at the top.
         let channelName = payload["channel"]?.stringValue ?? payload["recipient"]?["channel"]?.stringValue
@@ -42,9 +43,10 @@ enum EightByEightEventNormalizer {
             id = try required(umid, "payload.umid")
         default:
             type = "8x8." + eventType
-            id = try required(umid, "payload.umid or eventId")
+            // Business-management events carry an eventId and may have no umid at all.
+            id = try required(eventID ?? umid, "payload.umid or eventId")
         }
-        if let eventID = root["eventId"]?.scalarText, !eventID.isEmpty { id = eventID }
+        if let eventID { id = eventID }
 
         let timeText = status?["timestamp"]?.stringValue ?? payload["timestamp"]?.stringValue
         let time = timeText.flatMap(Timestamp.parse) ?? receivedAtMilliseconds

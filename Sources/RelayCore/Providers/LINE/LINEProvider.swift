@@ -32,9 +32,10 @@ public struct LINEProvider: WebhookProvider {
         guard let root = json.objectValue else { throw PayloadError("LINE body must be a JSON object") }
         guard let events = root["events"]?.arrayValue else { throw PayloadError("LINE body has no \"events\" array") }
         var destination: String?
-        if let value = root["destination"] {
-            guard let text = value.stringValue else { throw PayloadError("LINE \"destination\" must be a string") }
-            destination = text
+        switch root["destination"] {
+        case nil, .null?: break
+        case .string(let text)?: destination = text.isEmpty ? nil : text  // absent in older bodies and some SDK samples
+        default: throw PayloadError("LINE \"destination\" must be a string")
         }
         var result: [IncomingEvent] = []
         result.reserveCapacity(events.count)
