@@ -64,7 +64,8 @@ public final class Dispatcher: Service, Sendable {
     private func supervise() async {
         while !stopping.isSet {
             reconcile()
-            try? await Task.sleep(for: .seconds(1))
+            // Woken by the shutdown, so stopping does not wait out the rest of the second.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
         let tasks = workers.withLock { $0.values.map(\.task) }
         // Attempts under way get `shutdownGrace` to finish; then they are cancelled and stay pending on disk.

@@ -1,0 +1,54 @@
+import Foundation
+import RelayCore
+import Testing
+
+extension DeliveryEngine {
+    /// A destination's `concurrency` is both used and respected: exactly that many attempts at once, more as slots free.
+    @Suite struct ConcurrencyLimit {
+        static let secret = "line-concurrency-secret"
+
+        static func yaml(receiver: String, concurrency: Int) -> String {
+            """
+            retry: [100ms]
+            sources:
+              line:
+                provider: line
+                channel_secret: \(secret)
+            destinations:
+              crm:
+                url: \(receiver)
+                concurrency: \(concurrency)
+            routes:
+              - to: [crm]
+            """
+        }
+
+        @Test(arguments: [1, 3, 8])
+        func attemptsInFlightNeverExceedTheDestinationConcurrency(concurrency: Int) async throws {
+            let hold = Duration.milliseconds(150)
+            let count = 2 * concurrency + 2
+            try await Receiver.with({ _ in Reply(delay: hold) }) { receiver in
+                try await Engine.with(yaml: Self.yaml(receiver: receiver.url, concurrency: concurrency)) { engine in
+                    let ids = (0..<count).map { _ in LINE.eventID() }
+                    // One request, many events: all jobs are due at once.
+                    let reply = try await engine.postLINE(LINE.body(ids.map { LINE.deliveryEvent(id: $0) }), secret: Self.secret)
+                    #expect(reply.status == 200)
+                    #expect(await eventually(timeout: .seconds(5)) { try await engine.stats("crm").delivered == count })
+
+                    let hits = receiver.hits
+                    #expect(Set(hits.compactMap { $0.header("webhook-id") }) == Set(ids))
+                    #expect(hits.count == count, "no attempt was repeated")
+                    #expect(receiver.peakConcurrency == concurrency, "peak \(receiver.peakConcurrency) at once, concurrency \(concurrency)")
+                    // ceil(count / concurrency) rounds of 150 ms each, the first starting at the first arrival.
+                    let rounds = (count + concurrency - 1) / concurrency
+                    let first = try #require(hits.map(\.arrivedAt).min())
+                    let last = try #require(hits.map(\.arrivedAt).max())
+                    let spread = milliseconds(from: first, to: last)
+                    #expect(spread >= Double(rounds - 1) * 150 - 5, "\(count) attempts at concurrency \(concurrency) within \(spread) ms")
+                    // Slots are refilled as attempts finish, not at the next poll.
+                    #expect(spread < Double(rounds - 1) * 150 + 400, "slots were refilled slowly: \(spread) ms")
+                }
+            }
+        }
+    }
+}

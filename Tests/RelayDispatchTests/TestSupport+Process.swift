@@ -1,0 +1,174 @@
+import Foundation
+import RelayCore
+import RelayStore
+import Synchronization
+
+/// The built `relay` executable run as real child processes on one config and store, so they can be killed.
+final class RelayProcesses: Sendable {
+    let directory: TempDirectory
+    let configPath: String
+    let listenPort: Int
+    let adminPort: Int
+    private let launched = Mutex<[Process]>([])
+
+    /// `.build/debug/relay` of this repository.
+    static func executable(file: String = #filePath) throws -> String {
+        let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent(".build/debug/relay").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("\(path) is missing: build the relay executable first (`swift build`)")
+        }
+        return path
+    }
+
+    /// Writes routes.yaml (given everything but listeners and store) into a fresh temp dir.
+    init(yamlBody: String) throws {
+        directory = try TempDirectory()
+        listenPort = try freePort()
+        adminPort = try freePort()
+        configPath = directory.file("routes.yaml")
+        let yaml = """
+            listen: 127.0.0.1:\(listenPort)
+            admin:
+              listen: 127.0.0.1:\(adminPort)
+            store:
+              sqlite: \(directory.file("data/relay.db"))
+
+            """ + yamlBody
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    var storePath: String { directory.file("data/relay.db") }
+    var logPath: String { directory.file("relay.log") }
+    func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(listenPort)/webhooks/\(source)" }
+
+    /// Starts `relay serve --config <file>` and waits until it answers /healthz.
+    func start() async throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.arguments = ["serve", "--config", configPath]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELAY_LOG_LEVEL"] = "notice"
+        process.environment = environment
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try log.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        launched.withLock { $0.append(process) }
+        let healthy = await eventually(timeout: .seconds(15), poll: .milliseconds(50)) {
+            await get("http://127.0.0.1:\(self.listenPort)/healthz", timeout: .milliseconds(500))?.status == 200
+        }
+        guard healthy, process.isRunning else {
+            throw TestFailure("relay did not become healthy; log:\n\(logTail())")
+        }
+        return process
+    }
+
+    /// Waits for `process` to exit; nil when it is still running after `timeout`.
+    func waitForExit(_ process: Process, timeout: Duration) async -> (reason: Process.TerminationReason, status: Int32)? {
+        guard await eventually(timeout: timeout, poll: .milliseconds(20), { !process.isRunning }) else { return nil }
+        return (process.terminationReason, process.terminationStatus)
+    }
+
+    /// The store's figures, read by this process while no relay runs.
+    func storeStats() async throws -> StoreStats {
+        let store = try SQLiteStore(path: storePath)
+        let stats = try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
+        await store.close()
+        return stats
+    }
+
+    func logTail(_ lines: Int = 30) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// SIGKILLs every process this harness started that still runs (by its own pid), and removes the temp dir.
+    func cleanUp() async {
+        for process in launched.withLock({ $0 }) where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            _ = await waitForExit(process, timeout: .seconds(5))
+        }
+        directory.remove()
+    }
+}
+
+/// A stream of distinct signed LINE events from a few concurrent senders, stopped by `stop()`.
+final class LINETraffic: Sendable {
+    private struct State {
+        var next = 0
+        var sent = 0
+        var acked: [String] = []
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    let ids: [String]
+
+    init(count: Int) { ids = (0..<count).map { _ in LINE.eventID() } }
+
+    var acked: [String] { state.withLock { $0.acked } }
+    var sent: Int { state.withLock { $0.sent } }
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// Sends until all ids are sent or `stop()`; `afterAck` sees the number acked so far after each 200.
+    func run(url: String, secret: String, senders: Int, afterAck: @escaping @Sendable (Int) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<senders {
+                group.addTask {
+                    while let index = self.take() {
+                        let body = LINE.body([LINE.deliveryEvent(id: self.ids[index])])
+                        let reply = try? await post(url, body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: secret))], timeout: .seconds(2))
+                        guard reply?.status == 200 else { continue }
+                        let acked = self.state.withLock { s in
+                            s.acked.append(self.ids[index])
+                            return s.acked.count
+                        }
+                        afterAck(acked)
+                    }
+                }
+            }
+        }
+    }
+
+    private func take() -> Int? {
+        state.withLock { s in
+            guard !s.stopped, s.next < ids.count else { return nil }
+            defer { s.next += 1 }
+            s.sent += 1
+            return s.next
+        }
+    }
+}
+
+/// What a finished `relay` command printed, and how it ended.
+struct CLIResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `relay <arguments>` to completion (bounded by `timeout`), capturing its output in temp files.
+func runRelayCommand(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> CLIResult {
+    let directory = try TempDirectory()
+    defer { directory.remove() }
+    let out = directory.file("stdout"), err = directory.file("stderr")
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try RelayProcesses.executable())
+    process.arguments = arguments
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+    try process.run()
+    guard await eventually(timeout: timeout, poll: .milliseconds(10), { !process.isRunning }) else {
+        kill(process.processIdentifier, SIGKILL)
+        throw TestFailure("relay \(arguments.joined(separator: " ")) did not finish in \(timeout)")
+    }
+    return CLIResult(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+}
