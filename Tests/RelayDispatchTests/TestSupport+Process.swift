@@ -27,10 +27,16 @@ final class RelayProcesses: Sendable {
         listenPort = try freePort()
         adminPort = try freePort()
         configPath = directory.file("routes.yaml")
-        let yaml = """
+        try writeConfig(yamlBody)
+    }
+
+    /// (Re)writes routes.yaml: these listeners and store, then `yamlBody` (or, raw, exactly `text`).
+    func writeConfig(_ yamlBody: String, raw text: String? = nil) throws {
+        let yaml = text ?? """
             listen: 127.0.0.1:\(listenPort)
             admin:
               listen: 127.0.0.1:\(adminPort)
+              token: ${RELAY_ADMIN_TOKEN:-}
             store:
               sqlite: \(directory.file("data/relay.db"))
 
@@ -43,12 +49,13 @@ final class RelayProcesses: Sendable {
     func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(listenPort)/webhooks/\(source)" }
 
     /// Starts `relay serve --config <file>` and waits until it answers /healthz.
-    func start() async throws -> Process {
+    func start(logLevel: String = "notice", environment extra: [String: String] = [:]) async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = ["serve", "--config", configPath]
         var environment = ProcessInfo.processInfo.environment
-        environment["RELAY_LOG_LEVEL"] = "notice"
+        environment["RELAY_LOG_LEVEL"] = logLevel
+        environment.merge(extra) { $1 }
         process.environment = environment
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
