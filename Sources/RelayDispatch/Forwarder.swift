@@ -49,7 +49,8 @@ public struct Forwarder: Sendable {
             let status = Int(response.status.code)
             var result = Result(status: status)
             // The body is read either way: a response left unread closes its connection instead of returning it to the pool.
-            let snippet = await Self.snippet(of: response, until: deadline)
+            let empty = response.headers.first(name: "content-length") == "0"
+            let snippet = empty ? "" : await Self.snippet(of: response, until: deadline)
             if !(200..<300).contains(status) {
                 result.error = "HTTP \(status)"
                 result.responseSnippet = snippet

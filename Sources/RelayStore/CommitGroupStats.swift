@@ -15,7 +15,15 @@ public final class CommitGroupStats: Sendable {
 
     public init() {}
 
-    func record(requests: Int, events: Int) {
+    /// Counts one commit: the ingest requests and events it held (claims and outcomes ride along uncounted).
+    func record(_ operations: [WriteOperation]) {
+        var requests = 0
+        var events = 0
+        for case .ingest(let request) in operations {
+            requests += 1
+            events += request.events.count
+        }
+        guard requests > 0 else { return }
         Counter(label: "relay_store_commits_total").increment()
         Counter(label: "relay_store_committed_requests_total").increment(by: requests)
         Counter(label: "relay_store_committed_events_total").increment(by: events)

@@ -58,11 +58,12 @@ public actor GroupCommitter<Item: Sendable, Result: Sendable> {
     }
 
     /// Runs the writer until closed: `write` commits a whole group and returns one result per item, in order.
-    public func runWriter(_ write: @Sendable ([Item]) async throws -> [Result], onGroup: @Sendable (Int, Int) -> Void = { _, _ in }) async {
+    public func runWriter(_ write: @Sendable ([Item]) async throws -> [Result], onGroup: @Sendable ([Item]) -> Void = { _ in }) async {
         while let group = await nextGroup() {
             do {
-                let results = try await write(group.map(\.item))
-                onGroup(group.count, group.reduce(0) { $0 + $1.weight })
+                let items = group.map(\.item)
+                let results = try await write(items)
+                onGroup(items)
                 for (waiting, result) in zip(group, results) { waiting.continuation.resume(returning: result) }
             } catch {
                 for waiting in group { waiting.continuation.resume(throwing: error) }

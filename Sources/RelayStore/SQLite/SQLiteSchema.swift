@@ -20,7 +20,6 @@ enum SQLiteSchema {
                     canonical BLOB NOT NULL,
                     passthrough BLOB
                 );
-                CREATE INDEX events_source_event ON events (source_id, event_id);
                 CREATE TABLE dedup_keys (
                     source_id TEXT NOT NULL,
                     event_id TEXT NOT NULL,

@@ -4,27 +4,30 @@ import RelayCore
 
 extension SQLiteStore {
     public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
-        try await write { db in
-            // One read of jobs with their bodies, then one update by id: two statements per claim, whatever its size.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough
-                FROM jobs j JOIN events e ON e.id = j.event_row
-                WHERE j.destination = ? AND j.state = 'pending' AND j.next_attempt_at <= ?
-                ORDER BY j.next_attempt_at, j.id LIMIT ?
-                """, arguments: [destination, now, limit])
-            guard !rows.isEmpty else { return [] }
-            let jobs = rows.map { row -> DeliveryJob in
-                let canonical: Data = row["canonical"]
-                let passthrough: Data? = row["passthrough"]
-                return DeliveryJob(
-                    id: row["id"], destination: destination, attempts: row["attempts"], eventID: row["event_id"],
-                    sourceID: row["source_id"], provider: ProviderKind(rawValue: row["provider"]) ?? .line,
-                    type: row["type"], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
-            }
-            let ids = jobs.map { String($0.id) }.joined(separator: ",")
-            try db.execute(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id IN (\(ids))", arguments: [now])
-            return jobs
+        guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit)) else { return [] }
+        return jobs
+    }
+
+    /// Due pending jobs of `destination` with their bodies, marked in flight: one read and one update.
+    static func claim(destination: String, now: Int64, limit: Int, _ db: Database) throws -> [DeliveryJob] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough
+            FROM jobs j JOIN events e ON e.id = j.event_row
+            WHERE j.destination = ? AND j.state = 'pending' AND j.next_attempt_at <= ?
+            ORDER BY j.next_attempt_at, j.id LIMIT ?
+            """), arguments: [destination, now, limit])
+        guard !rows.isEmpty else { return [] }
+        let jobs = rows.map { row -> DeliveryJob in
+            let canonical: Data = row["canonical"]
+            let passthrough: Data? = row["passthrough"]
+            return DeliveryJob(
+                id: row["id"], destination: destination, attempts: row["attempts"], eventID: row["event_id"],
+                sourceID: row["source_id"], provider: ProviderKind(rawValue: row["provider"]) ?? .line,
+                type: row["type"], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
         }
+        let update = try db.cachedStatement(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id = ?")
+        for job in jobs { try update.execute(arguments: [now, job.id]) }
+        return jobs
     }
 
     public func nextDue(destination: String) async throws(StoreError) -> Int64? {
@@ -37,17 +40,19 @@ extension SQLiteStore {
 
     public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) {
         guard !outcomes.isEmpty else { return }
-        try await write { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
-                    last_response = ?, updated_at = ?
-                WHERE id = ? AND state = 'in_flight'
-                """)
-            for o in outcomes {
-                try statement.execute(arguments: [
-                    o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID,
-                ])
-            }
+        _ = try await grouped(.complete(outcomes, nowMilliseconds: now))
+    }
+
+    static func complete(_ outcomes: [JobOutcome], now: Int64, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            UPDATE jobs SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
+                last_response = ?, updated_at = ?
+            WHERE id = ? AND state = 'in_flight'
+            """)
+        for o in outcomes {
+            try statement.execute(arguments: [
+                o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID,
+            ])
         }
     }
 
@@ -122,18 +127,53 @@ extension SQLiteStore {
     }
 
     public func prune(finishedBeforeMilliseconds cutoff: Int64, limit: Int) async throws(StoreError) -> Int {
-        try await write { db in
+        // Candidates are found by reads (which never block the writer); each delete is a short write of at
+        // most `pruneBatch` rows, so ingest commits wait milliseconds, not seconds.
+        var removed = 0
+        while removed < limit {
+            let delivered = try await read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, event_row FROM jobs WHERE state = 'delivered' AND updated_at < ? ORDER BY updated_at LIMIT ?
+                    """, arguments: [cutoff, Self.pruneBatch]).map { (job: $0["id"] as Int64, event: $0["event_row"] as Int64) }
+            }
+            if delivered.isEmpty { break }
+            removed += try await write { db in
+                let jobs = delivered.map { String($0.job) }.joined(separator: ",")
+                try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(jobs)) AND state = 'delivered'")
+                var count = db.changesCount
+                let events = Set(delivered.map(\.event)).map(String.init).joined(separator: ",")
+                try db.execute(sql: """
+                    DELETE FROM events WHERE id IN (\(events)) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = events.id)
+                    """)
+                count += db.changesCount
+                return count
+            }
+        }
+        return removed + (try await pruneOrphanEvents(before: cutoff))
+    }
+
+    /// Events that no route matched have no job: found by scanning a bounded id range per call, resuming where
+    /// the last call stopped, so the cost per pass stays flat however large the table is.
+    func pruneOrphanEvents(before cutoff: Int64) async throws(StoreError) -> Int {
+        let start = orphanCursor.withLock { $0 }
+        let (orphans, maxID) = try await read { db in
+            let orphans = try Int64.fetchAll(db, sql: """
+                SELECT e.id FROM events e WHERE e.id > ? AND e.id <= ? AND e.received_at < ?
+                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = e.id)
+                """, arguments: [start, start + Int64(Self.pruneBatch * 5), cutoff])
+            return (orphans, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0)
+        }
+        // Past the end, start over next time; otherwise resume after this range.
+        orphanCursor.withLock { $0 = start + Int64(Self.pruneBatch * 5) >= maxID ? 0 : start + Int64(Self.pruneBatch * 5) }
+        guard !orphans.isEmpty else { return 0 }
+        return try await write { db in
             try db.execute(sql: """
-                DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ? LIMIT ?)
-                """, arguments: [cutoff, limit])
-            var removed = db.changesCount
-            try db.execute(sql: """
-                DELETE FROM events WHERE id IN (
-                    SELECT e.id FROM events e WHERE e.received_at < ?
-                    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = e.id) LIMIT ?)
-                """, arguments: [cutoff, limit])
-            removed += db.changesCount
-            return removed
+                DELETE FROM events WHERE id IN (\(orphans.map(String.init).joined(separator: ",")))
+                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = events.id)
+                """)
+            return db.changesCount
         }
     }
+
+    static let pruneBatch = 1_000
 }

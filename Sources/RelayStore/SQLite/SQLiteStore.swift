@@ -2,12 +2,19 @@ import Foundation
 import GRDB
 import Logging
 import RelayCore
+import Synchronization
 
-/// The embedded store: SQLite in WAL mode with `synchronous = FULL`, one writer, group-committed ingest.
+/// The embedded store: SQLite in WAL mode with `synchronous = FULL` and one writer.
+///
+/// Ingest, job claims and attempt outcomes all go through one queue: each commit (and its fsync) takes
+/// everything queued while the previous one ran, so the dispatcher's bookkeeping rides on ingest's fsyncs
+/// instead of competing with them for the writer.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let path: String
-    private let committer = GroupCommitter<IngestRequest, [Bool]>(maxGroupWeight: 2_000)
+    let committer = GroupCommitter<WriteOperation, WriteResult>(maxGroupWeight: 2_000)
+    /// Where the scan for events left without any job (no route matched) resumes.
+    let orphanCursor = Mutex<Int64>(0)
     private let writerTask: Task<Void, Never>
     /// Sizes of the commit groups so far (requests, events), for the benchmark and metrics.
     public let groupStats = CommitGroupStats()
@@ -40,15 +47,21 @@ public final class SQLiteStore: Store {
         let pool = self.pool
         let stats = groupStats
         writerTask = Task {
-            await committer.runWriter({ requests in
-                try await pool.write { db in try requests.map { try SQLiteStore.insert($0, db) } }
-            }, onGroup: { requests, events in stats.record(requests: requests, events: events) })
+            await committer.runWriter({ operations in
+                try await pool.write { db in try operations.map { try $0.apply(db) } }
+            }, onGroup: { operations in stats.record(operations) })
         }
     }
 
     public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
+        guard case .ingested(let accepted) = try await grouped(.ingest(request)) else { return [] }
+        return accepted
+    }
+
+    /// Runs `operation` in the next group commit.
+    func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
         do {
-            return try await committer.submit(request, weight: max(1, request.events.count))
+            return try await committer.submit(operation, weight: operation.weight)
         } catch let error as StoreError {
             throw error
         } catch {

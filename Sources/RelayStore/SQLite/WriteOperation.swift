@@ -1,0 +1,36 @@
+import Foundation
+import GRDB
+import RelayCore
+
+/// A write that waits for the next group commit.
+enum WriteOperation: Sendable {
+    case ingest(IngestRequest)
+    case claim(destination: String, nowMilliseconds: Int64, limit: Int)
+    case complete([JobOutcome], nowMilliseconds: Int64)
+
+    /// How much of a group's budget it takes.
+    var weight: Int {
+        switch self {
+        case .ingest(let request): return max(1, request.events.count)
+        case .claim: return 1
+        case .complete(let outcomes, _): return max(1, outcomes.count / 4)
+        }
+    }
+
+    func apply(_ db: Database) throws -> WriteResult {
+        switch self {
+        case .ingest(let request): return .ingested(try SQLiteStore.insert(request, db))
+        case .claim(let destination, let now, let limit): return .claimed(try SQLiteStore.claim(destination: destination, now: now, limit: limit, db))
+        case .complete(let outcomes, let now):
+            try SQLiteStore.complete(outcomes, now: now, db)
+            return .completed
+        }
+    }
+}
+
+/// What a grouped write returns.
+enum WriteResult: Sendable {
+    case ingested([Bool])
+    case claimed([DeliveryJob])
+    case completed
+}

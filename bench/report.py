@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Turns the results JSON that run.sh collected into the markdown results table (stdout)."""
+import json
+import sys
+
+
+def fmt(value, digits=0, unit=""):
+    if value is None:
+        return "n/a"
+    text = f"{value:,.{digits}f}" if isinstance(value, (int, float)) else str(value)
+    return text + unit
+
+
+def verdict(ok):
+    return "n/a" if ok is None else ("met" if ok else "**MISSED**")
+
+
+def over(metrics):
+    return " / ".join(fmt(metrics.get(f"ack_over_{ms}ms")) for ms in (100, 250, 500, 1000, 2000))
+
+
+def tail_rows(row, name, w, metrics):
+    row(f"{name}: ack p50 / p99 / p99.9 / max (wrk)",
+        f"{fmt(w.get('p50_ms'), 2)} / {fmt(w.get('p99_ms'), 2)} / {fmt(w.get('p999_ms'), 2)} / {fmt(w.get('max_ms'), 2)} ms",
+        "p99 <= 50 ms", None if w.get("p99_ms") is None else w["p99_ms"] <= 50)
+    row(f"{name}: acks slower than 0.1 / 0.25 / 0.5 / 1 / 2 s (histogram)", over(metrics),
+        "0 over 2 s (LINE)", None if metrics.get("ack_over_2000ms") is None else metrics["ack_over_2000ms"] == 0)
+    row(f"{name}: non-2xx / timeouts", f"{fmt(w.get('non2xx'))} / {fmt(w.get('timeouts'))}", "0",
+        None if not w else w.get("non2xx", 0) + w.get("timeouts", 0) == 0)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        r = json.load(f)
+    meta, a, b = r.get("meta", {}), r.get("a", {}), r.get("b", {})
+    rows = []
+
+    def row(measure, value, target="", ok=None):
+        rows.append(f"| {measure} | {value} | {target} | {verdict(ok) if target else ''} |")
+
+    aw, bw = a.get("wrk", {}), b.get("wrk", {})
+    ratio = bw["rps"] / aw["rps"] if aw.get("rps") and bw.get("rps") else None
+    row("A: nginx proxy -> nginx, requests/s", fmt(aw.get("rps")))
+    row("A: latency p50 / p99", f"{fmt(aw.get('p50_ms'), 2)} / {fmt(aw.get('p99_ms'), 2)} ms")
+    row("B: relay (verify, dedup, fsync, dispatch), requests/s", fmt(bw.get("rps")))
+    row("B/A throughput ratio", fmt(ratio, 3), ">= 0.5", None if ratio is None else ratio >= 0.5)
+    row("B: ack latency p50 (wrk)", fmt(bw.get("p50_ms"), 2, " ms"))
+    row("B: ack latency p99 (wrk)", fmt(bw.get("p99_ms"), 2, " ms"), "<= 50 ms",
+        None if bw.get("p99_ms") is None else bw["p99_ms"] <= 50)
+    row("B: ack latency p99.9 / max (wrk)", f"{fmt(bw.get('p999_ms'), 2)} / {fmt(bw.get('max_ms'), 2)} ms")
+    bm = b.get("metrics", {})
+    ack = bm.get("ack", {})
+    row("B: relay_ack_seconds p50 / p99 (histogram, interpolated)", f"{fmt(ack.get('p50_ms'), 2)} / {fmt(ack.get('p99_ms'), 2)} ms")
+    row("B: acks slower than 0.1 / 0.25 / 0.5 / 1 / 2 s (histogram)", over(bm))
+    errors = sum(w.get(k, 0) for w in (aw, bw) for k in ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts"))
+    row("non-2xx responses A / B", f"{fmt(aw.get('non2xx'))} / {fmt(bw.get('non2xx'))}", "0",
+        None if not bw else (aw.get("non2xx", 0) + bw.get("non2xx", 0)) == 0)
+    row("socket errors A + B (connect, read, write, timeout)", fmt(errors))
+    row("B: repeated request bodies (file too short)", fmt(bw.get("repeats")), "0",
+        None if not bw else bw.get("repeats", 0) == 0)
+    row("B: events accepted / duplicates (relay metrics)", f"{fmt(bm.get('accepted'))} / {fmt(bm.get('duplicates'))}")
+    bd = b.get("drain", {})
+    row("B: end of load -> all accepted delivered", fmt(bd.get("seconds"), 2, " s") + ("" if bd.get("complete", True) else " (INCOMPLETE)"),
+        "<= 60 s", None if not bd else bd.get("complete") and bd["seconds"] <= 60)
+    row("B: delivered / accepted / dead", f"{fmt(bd.get('delivered'))} / {fmt(bd.get('accepted'))} / {fmt(bd.get('dead'))}")
+    row("B: delivery attempts that failed", fmt(bm.get("delivery_failures")))
+    peak = b.get("rss", {}).get("peak_mib")
+    row("B: relay peak RSS (VmHWM)", fmt(peak, 1, " MiB"), "<= 150 MB", None if peak is None else peak * 1.048576 <= 150)
+    row("B: commit groups", fmt(bm.get("commits")))
+    row("B: mean requests / events per commit", f"{fmt(bm.get('requests_per_commit'), 2)} / {fmt(bm.get('events_per_commit'), 2)}")
+    row("B: relay start-up, empty store (launch -> /readyz 200)", fmt(b.get("startup_s"), 3, " s"))
+
+    k = r.get("backlog")
+    if k:
+        kw = k.get("wrk", {})
+        diff = (kw["rps"] - bw["rps"]) / bw["rps"] * 100 if kw.get("rps") and bw.get("rps") else None
+        n = fmt(k.get("rows"))
+        row(f"backlog: rows inserted (events, jobs, dedup keys) / time", f"{n} / {fmt(k.get('populate_s'), 1, ' s')}")
+        row(f"backlog: relay start-up with {n} pending (launch -> /readyz 200)", fmt(k.get("startup_s"), 3, " s"))
+        row(f"backlog: requests/s, empty store vs {n} pending", f"{fmt(bw.get('rps'))} vs {fmt(kw.get('rps'))}")
+        row("backlog: ingest rate difference", fmt(diff, 1, " %"), "within 20 %", None if diff is None else diff >= -20)
+        tail_rows(row, "backlog", kw, k.get("metrics", {}))
+        kd = k.get("drain", {})
+        row("backlog: end of load -> new events delivered", fmt(kd.get("seconds"), 2, " s") + ("" if kd.get("complete", True) else " (INCOMPLETE)"))
+        row("backlog: relay peak RSS", fmt(k.get("rss", {}).get("peak_mib"), 1, " MiB"))
+    elif r.get("skipped_backlog"):
+        row("backlog section", "skipped")
+
+    p = r.get("prune")
+    if p:
+        pw = p.get("wrk", {})
+        diff = (pw["rps"] - bw["rps"]) / bw["rps"] * 100 if pw.get("rps") and bw.get("rps") else None
+        row("prune: delivered jobs older than 5 min for relay to prune", fmt(p.get("rows")))
+        row("prune: requests/s while pruning (vs B)", f"{fmt(pw.get('rps'))} ({fmt(diff, 1, ' %')})")
+        tail_rows(row, "prune", pw, p.get("metrics", {}))
+    elif r.get("skipped_prune"):
+        row("prune section", "skipped")
+
+    m = r.get("batch")
+    if m:
+        mw, mm = m.get("wrk", {}), m.get("metrics", {})
+        per = m.get("events_per_request", 10)
+        row(f"batch ({per} events/request): requests/s / events/s",
+            f"{fmt(mw.get('rps'))} / {fmt(mw.get('rps', 0) * per)}")
+        row("batch: ack p50 / p99 (wrk)", f"{fmt(mw.get('p50_ms'), 2)} / {fmt(mw.get('p99_ms'), 2)} ms")
+        row("batch: non-2xx / repeats", f"{fmt(mw.get('non2xx'))} / {fmt(mw.get('repeats'))}", "0",
+            None if not mw else mw.get("non2xx", 0) + mw.get("repeats", 0) == 0)
+        row("batch: mean requests / events per commit", f"{fmt(mm.get('requests_per_commit'), 2)} / {fmt(mm.get('events_per_commit'), 2)}")
+        md = m.get("drain", {})
+        row("batch: end of load -> all delivered", fmt(md.get("seconds"), 2, " s") + ("" if md.get("complete", True) else " (INCOMPLETE)"))
+        row("batch: relay peak RSS", fmt(m.get("rss", {}).get("peak_mib"), 1, " MiB"))
+    elif r.get("skipped_batch"):
+        row("batch section", "skipped")
+
+    print(f"# relay benchmark ({'QUICK smoke run' if meta.get('quick') else 'full run'})\n")
+    print(f"- when: {meta.get('date')}; commit {meta.get('commit')}; {meta.get('cpus')} CPUs; load average at start {meta.get('loadavg')}")
+    print(f"- load: `wrk -t{meta.get('threads')} -c{meta.get('connections')} -d{meta.get('duration')} --latency`, "
+          f"one distinct signed LINE delivery event per request ({fmt(meta.get('events'))} pre-generated)")
+    print("- A = wrk -> nginx proxy_pass (keepalive 64) -> nginx return 200; "
+          "B = wrk -> relay -> dispatcher -> same nginx return 200 (concurrency 32)")
+    print(f"- each relay load starts {meta.get('settle')} s after /readyz 200, except: backlog, placed to include relay's "
+          "30-second housekeeping pass; prune, started at once (its pass begins at start-up)")
+    print("- wrk latencies include wrk's coordinated-omission correction; the histogram rows are relay's own, uncorrected")
+    print("- targets are shown, not asserted; figures from a busy machine are for checking the harness only\n")
+    print("| measure | value | target | |")
+    print("| --- | --- | --- | --- |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

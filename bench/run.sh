@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# relay's performance benchmark, one command: `bash bench/run.sh` (QUICK=1 for a smoke run). See bench/README.md.
+# Everything listens on 127.0.0.1 only; every load is bounded in time; every process started here is stopped on exit.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then   # explicit settings still win
+  DURATION=${DURATION:-5s}; EVENTS=${EVENTS:-100000}; BACKLOG=${BACKLOG:-0}; PRUNE_ROWS=${PRUNE_ROWS:-0}; BATCH_REQUESTS=${BATCH_REQUESTS:-20000}
+fi
+THREADS=${THREADS:-2}               # wrk threads
+CONNECTIONS=${CONNECTIONS:-64}      # wrk connections
+DURATION=${DURATION:-20s}           # each load
+EVENTS=${EVENTS:-400000}            # distinct signed single-event requests for A, B and the backlog run
+BACKLOG=${BACKLOG:-1000000}         # pending jobs for sections 1 and 2; 0 skips them
+PRUNE_ROWS=${PRUNE_ROWS:-300000}    # delivered jobs for relay to prune during a load; 0 skips that section
+BATCH=${BATCH:-1}                   # 0 skips section 3 (requests of BATCH_SIZE events each)
+BATCH_SIZE=${BATCH_SIZE:-10}
+BATCH_REQUESTS=${BATCH_REQUESTS:-100000}
+BUILD=${BUILD:-1}                   # 0 reuses .build/release/relay as it is
+DRAIN_DEADLINE=${DRAIN_DEADLINE:-120}
+SETTLE=${SETTLE:-2}                 # seconds between /readyz 200 and the load (relay's start-up housekeeping)
+KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the temporary directory (logs, databases)
+SECRET=bench-line-channel-secret
+TOKEN=bench-admin-token
+DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+lib() { python3 "$BENCH/benchlib.py" "$@"; }
+
+# --- processes and clean-up -------------------------------------------------------------------------------
+PIDS=()
+WORK=""
+stop_pid() {  # TERM, up to 30 s to exit, then KILL; then forgotten (its number may be reused once reaped)
+  local pid=$1 i p kept=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then echo "bench: pid $pid ignored SIGTERM; killing it" >&2; kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local status=$?
+  set +e
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    if [ "$KEEP_WORK" = 1 ] || [ "$status" != 0 ]; then echo "bench: logs and databases kept in $WORK" >&2
+    else rm -rf "$WORK"; fi
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- tools ------------------------------------------------------------------------------------------------
+ensure_tools() {
+  local missing=()
+  command -v nginx >/dev/null || missing+=(nginx)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v python3 >/dev/null || missing+=(python3)
+  if [ "$BACKLOG$PRUNE_ROWS" != 00 ] && ! command -v sqlite3 >/dev/null; then missing+=(sqlite3); fi
+  [ ${#missing[@]} = 0 ] && return
+  log "installing ${missing[*]}"
+  # Keep package scripts from starting a system nginx on port 80 (only if no policy is in place already).
+  local policy=/usr/sbin/policy-rc.d placed=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; placed=1; fi
+  local rc=0
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ "$placed" = 1 ] && rm -f "$policy"
+  [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed"
+}
+ensure_tools
+
+if [ "$BUILD" = 1 ]; then
+  log "building relay (release)"
+  (cd "$ROOT" && swift build -c release --product relay)
+fi
+RELAY="$ROOT/.build/release/relay"
+[ -x "$RELAY" ] || die "$RELAY is missing (run with BUILD=1)"
+
+WORK=$(mktemp -d /tmp/relay-bench.XXXXXX)
+RESULTS="$WORK/results.json"
+seconds_of() { local d=$1; case "$d" in *ms) echo 1;; *s) echo "${d%s}";; *m) echo $(( ${d%m} * 60 ));; *) echo "$d";; esac; }
+lib put "$RESULTS" meta "$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
+  date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +changes)" \
+  cpus "$(nproc)" loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" threads "$THREADS" connections "$CONNECTIONS" duration "$DURATION" settle "$SETTLE")"
+lib put "$RESULTS" meta.events "$EVENTS"
+lib put "$RESULTS" meta.quick "$([ "$QUICK" = 1 ] && echo true || echo false)"
+
+read -r PROXY_PORT ORIGIN_PORT INGEST_PORT ADMIN_PORT <<<"$(lib freeport 4)"
+ADMIN="http://127.0.0.1:$ADMIN_PORT"
+
+# --- request files ----------------------------------------------------------------------------------------
+log "generating $EVENTS signed LINE requests (1 event each)"
+lib_gen() { python3 "$BENCH/gen_line.py" --secret "$SECRET" "$@"; }
+lib_gen --out "$WORK/single.tsv" --requests "$EVENTS" --events-per-request 1
+need=$(( $(seconds_of "$DURATION") * 20000 ))
+[ "$EVENTS" -ge "$need" ] || echo "bench: note: $EVENTS requests last $DURATION only below $(( EVENTS / $(seconds_of "$DURATION") )) requests/s; faster runs repeat bodies (reported)" >&2
+if [ "$BATCH" = 1 ]; then
+  log "generating $BATCH_REQUESTS signed LINE requests ($BATCH_SIZE events each)"
+  lib_gen --out "$WORK/batch.tsv" --requests "$BATCH_REQUESTS" --events-per-request "$BATCH_SIZE"
+fi
+
+# --- nginx: proxy (A) and the return-200 origin (A's upstream, B's destination) -----------------------------
+mkdir -p "$WORK/nginx"
+sed -e "s#@WORK@#$WORK/nginx#g" -e "s#@PROXY_PORT@#$PROXY_PORT#g" -e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" \
+  "$BENCH/nginx.conf.in" >"$WORK/nginx/nginx.conf"
+NGINX=(nginx -p "$WORK/nginx" -e "$WORK/nginx/nginx-error.log" -c "$WORK/nginx/nginx.conf")
+"${NGINX[@]}" -t -q || die "nginx rejected $WORK/nginx/nginx.conf"
+"${NGINX[@]}" >"$WORK/nginx/stdout.log" 2>&1 &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/" 2>/dev/null && break; sleep 0.05; done
+curl -fsS -o /dev/null -X POST -d x "http://127.0.0.1:$PROXY_PORT/webhooks/line" || die "nginx did not start (see $WORK/nginx)"
+
+run_wrk() {  # run_wrk NAME URL FILE -> $WORK/NAME.wrk; prints BENCH_JSON as JSON
+  local name=$1 url=$2 file=$3
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$BENCH/line.lua" "$url" -- "$file" "$THREADS" \
+    >"$WORK/$name.wrk" 2>&1 || { cat "$WORK/$name.wrk" >&2; die "wrk failed ($name)"; }
+  grep -v '^BENCH_JSON' "$WORK/$name.wrk" >&2
+  lib wrk-json "$WORK/$name.wrk"
+}
+
+# --- relay instances ------------------------------------------------------------------------------------------
+RELAY_PID=""
+write_config() {  # write_config DIR
+  cat >"$1/routes.yaml" <<EOF
+listen: 127.0.0.1:$INGEST_PORT
+admin:
+  listen: 127.0.0.1:$ADMIN_PORT
+  token: $TOKEN
+store:
+  sqlite: $1/relay.db
+limits:
+  max_body: 1MiB
+dedup_window: 7d
+retry: [1s, 10s, 30s, 90s]
+sources:
+  line:
+    provider: line
+    channel_secret: $SECRET
+destinations:
+  sink:
+    url: http://127.0.0.1:$ORIGIN_PORT/events
+    format: canonical
+    secret: $DEST_SECRET
+    timeout: 10s
+    concurrency: 32
+routes:
+  - to: [sink]
+EOF
+}
+STARTUP=""; LAUNCHED=0
+start_relay() {  # start_relay DIR -> RELAY_PID, STARTUP (seconds from launch to /readyz 200)
+  local dir=$1 t0 t1
+  t0=$(date +%s%N); LAUNCHED=$t0
+  "$RELAY" serve --config "$dir/routes.yaml" >>"$dir/relay.log" 2>&1 &
+  RELAY_PID=$!
+  PIDS+=("$RELAY_PID")
+  until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$INGEST_PORT/readyz" 2>/dev/null; do
+    kill -0 "$RELAY_PID" 2>/dev/null || { tail -20 "$dir/relay.log" >&2; die "relay exited during start-up"; }
+    [ $(( $(date +%s%N) - t0 )) -lt 300000000000 ] || die "relay not ready after 300 s"
+    sleep 0.01
+  done
+  t1=$(date +%s%N)
+  STARTUP=$(python3 -c "print(round(($t1 - $t0) / 1e9, 3))")
+}
+stop_relay() { stop_pid "$RELAY_PID"; grep -q '"relay stopped"' "$1/relay.log" || echo "bench: relay did not log a clean stop" >&2; }
+
+# measure_relay SECTION DIR FILE BACKLOG_ROWS [AT]: load, drain, figures, stop. The relay must be running; the load
+# starts SETTLE s after it was ready, or AT s after its launch if that is later.
+measure_relay() {
+  local section=$1 dir=$2 file=$3 backlog=$4 at=${5:-0} wrk drain wait_ms
+  wait_ms=$(( at * 1000 - ( $(date +%s%N) - LAUNCHED ) / 1000000 ))
+  [ "$wait_ms" -gt $(( SETTLE * 1000 )) ] || wait_ms=$(( SETTLE * 1000 ))
+  sleep "$(python3 -c "print($wait_ms / 1000)")"
+  wrk=$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$file")
+  lib put "$RESULTS" "$section.wrk" "$wrk"
+  log "$section: waiting (at most $DRAIN_DEADLINE s) until every accepted event is delivered"
+  drain=$(lib drain "$ADMIN" "$TOKEN" "$backlog" "$DRAIN_DEADLINE")
+  echo "$drain" >&2
+  lib put "$RESULTS" "$section.drain" "$drain"
+  lib put "$RESULTS" "$section.rss" "$(lib rss "$RELAY_PID")"
+  lib put "$RESULTS" "$section.metrics" "$(lib metrics "$ADMIN/metrics")"
+  curl -fsS "$ADMIN/metrics" >"$dir/metrics.txt" || true
+  stop_relay "$dir"
+}
+
+# --- A: the nginx baseline ----------------------------------------------------------------------------------
+log "A: wrk -> nginx proxy -> nginx return 200"
+lib put "$RESULTS" a.wrk "$(run_wrk a "http://127.0.0.1:$PROXY_PORT/webhooks/line" "$WORK/single.tsv")"
+
+# --- B: relay, empty store ----------------------------------------------------------------------------------
+log "B: wrk -> relay -> dispatcher -> nginx return 200 (empty store)"
+mkdir -p "$WORK/b"; write_config "$WORK/b"
+start_relay "$WORK/b"; lib put "$RESULTS" b.startup_s "$STARTUP"
+measure_relay b "$WORK/b" "$WORK/single.tsv" 0
+
+# populate SECTION ROWS PREFIX STATE AGE_MS NEXT_MS: a store with the schema (relay started and stopped once), then
+# ROWS events + jobs + dedup keys inserted with sqlite3 (populate.sql.in)
+populate() {
+  local section=$1 rows=$2 t0
+  log "$section: creating the schema, then inserting $rows events + jobs ($4) + dedup keys with sqlite3"
+  mkdir -p "$WORK/$section"; write_config "$WORK/$section"
+  start_relay "$WORK/$section"; stop_relay "$WORK/$section"
+  t0=$(date +%s%N)
+  sed -e "s/@ROWS@/$rows/g" -e "s/@PREFIX@/$3/g" -e "s/@STATE@/$4/g" -e "s/@AGE_MS@/$5/g" -e "s/@NEXT_MS@/$6/g" \
+    "$BENCH/populate.sql.in" | sqlite3 "$WORK/$section/relay.db" >/dev/null
+  lib put "$RESULTS" "$section.populate_s" "$(python3 -c "print(round(($(date +%s%N) - $t0) / 1e9, 1))")"
+  lib put "$RESULTS" "$section.rows" "$(sqlite3 "$WORK/$section/relay.db" "SELECT COUNT(*) FROM jobs WHERE state = '$4'")"
+}
+
+# --- 1 and 2: the same load with BACKLOG pending jobs already stored; start-up time with them ---------------
+# The backlog arrived an hour ago (a destination was down) and is due again in a day, so the dispatcher leaves it
+# alone. The load is placed so that relay's 30-second housekeeping pass falls inside it.
+if [ "$BACKLOG" != 0 ]; then
+  populate backlog "$BACKLOG" BACKLOG pending 3600000 86400000
+  log "backlog: starting relay on the $BACKLOG-job store"
+  start_relay "$WORK/backlog"; lib put "$RESULTS" backlog.startup_s "$STARTUP"
+  measure_relay backlog "$WORK/backlog" "$WORK/single.tsv" "$BACKLOG" $(( 32 - $(seconds_of "$DURATION") ))
+else
+  lib put "$RESULTS" skipped_backlog true
+fi
+
+# --- prune: the same load while relay removes PRUNE_ROWS delivered jobs older than its 5-minute keep ----------
+# That is what one 30-second housekeeping pass meets in steady state at PRUNE_ROWS / 30 events per second.
+if [ "$PRUNE_ROWS" != 0 ]; then
+  populate prune "$PRUNE_ROWS" DELIVRD delivered 600000 -600000
+  start_relay "$WORK/prune"
+  SETTLE=0 measure_relay prune "$WORK/prune" "$WORK/single.tsv" 0
+else
+  lib put "$RESULTS" skipped_prune true
+fi
+
+# --- 3: requests of BATCH_SIZE events ----------------------------------------------------------------------
+if [ "$BATCH" = 1 ]; then
+  log "batch: wrk -> relay, $BATCH_SIZE events per request"
+  mkdir -p "$WORK/m"; write_config "$WORK/m"
+  start_relay "$WORK/m"
+  lib put "$RESULTS" batch.events_per_request "$BATCH_SIZE"
+  measure_relay batch "$WORK/m" "$WORK/batch.tsv" 0
+else
+  lib put "$RESULTS" skipped_batch true
+fi
+
+stop_pid "$NGINX_PID"
+mkdir -p "$BENCH/results"
+python3 "$BENCH/report.py" "$RESULTS" >"$BENCH/results/latest.md"
+cp "$RESULTS" "$BENCH/results/latest.json"
+echo
+cat "$BENCH/results/latest.md"
+echo
+echo "(written to bench/results/latest.md and latest.json)"
