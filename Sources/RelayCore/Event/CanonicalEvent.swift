@@ -48,4 +48,17 @@ public struct CanonicalEvent: Sendable {
 
     /// The serialized body.
     public func serialized() -> [UInt8] { JSONWriter.serialize(json) }
+
+    /// The serialized body, with `rawBytes` (the already serialized `raw`) spliced in rather than written again.
+    public func serialized(rawBytes: [UInt8]) -> [UInt8] {
+        var placeholder = self
+        placeholder.raw = .null
+        var bytes = JSONWriter.serialize(placeholder.json)
+        // `raw` is the last member of `data`, itself the last member of the event: the body ends `null}}`.
+        bytes.removeLast(6)
+        bytes.reserveCapacity(bytes.count + rawBytes.count + 2)
+        bytes.append(contentsOf: rawBytes)
+        bytes.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "}")])
+        return bytes
+    }
 }
