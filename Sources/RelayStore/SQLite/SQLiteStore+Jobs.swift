@@ -79,9 +79,11 @@ extension SQLiteStore {
                 byDestination[name] = stats
             }
             for name in byDestination.keys {
-                // Age counts from when the event arrived, so a job waiting out retries still ages.
+                // Age counts from when the event arrived, so a job waiting out retries still ages. Job ids grow with
+                // creation time, so the first match in rowid order is the oldest: no need to visit every pending job.
                 if let oldest = try Int64.fetchOne(db, sql: """
-                    SELECT MIN(created_at) FROM jobs WHERE destination = ? AND state IN ('pending', 'in_flight')
+                    SELECT created_at FROM jobs NOT INDEXED WHERE destination = ? AND state IN ('pending', 'in_flight')
+                    ORDER BY id LIMIT 1
                     """, arguments: [name]) {
                     byDestination[name]?.oldestPendingSeconds = Double(max(0, now - oldest)) / 1000
                 }
