@@ -1,12 +1,35 @@
 import Metrics
+import RelayStore
 
-/// The delivery side's metrics (names from SPEC section 8).
-struct DeliveryMetrics: Sendable {
-    func attempt(destination: String, outcome: String, duration: Duration) {
-        Counter(label: "relay_delivery_attempts_total", dimensions: [("destination", destination), ("outcome", outcome)]).increment()
-        Timer(label: "relay_delivery_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(duration.nanoseconds)
+/// One destination's attempt metrics, made once rather than looked up in the registry per attempt.
+struct AttemptMetrics: Sendable {
+    let delivered: Counter
+    let retry: Counter
+    let dead: Counter
+    let duration: Timer
+
+    init(destination: String) {
+        func counter(_ outcome: String) -> Counter {
+            Counter(label: "relay_delivery_attempts_total", dimensions: [("destination", destination), ("outcome", outcome)])
+        }
+        delivered = counter("delivered")
+        retry = counter("retry")
+        dead = counter("dead")
+        duration = Timer(label: "relay_delivery_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
     }
+
+    func record(_ state: JobOutcome.State, duration elapsed: Duration) {
+        switch state {
+        case .delivered: delivered.increment()
+        case .pending: retry.increment()
+        case .dead: dead.increment()
+        }
+        duration.recordNanoseconds(elapsed.nanoseconds)
+    }
+}
+
+/// The delivery side's gauges (names from SPEC section 8).
+struct DeliveryMetrics: Sendable {
 
     func jobs(destination: String, pending: Int, inFlight: Int, dead: Int, oldestPendingSeconds: Double) {
         for (state, value) in [("pending", pending), ("in_flight", inFlight), ("dead", dead)] {

@@ -12,7 +12,7 @@ final class DestinationWorker: Sendable {
     private let forwarder: Forwarder
     private let outcomes: GroupCommitter<JobOutcome, Void>
     private let logger: Logger
-    private let metrics = DeliveryMetrics()
+    private let metrics: AttemptMetrics
     /// The slow poll: picks up jobs made due by retries, replays or another process.
     static let pollInterval: Duration = .seconds(1)
 
@@ -20,6 +20,7 @@ final class DestinationWorker: Sendable {
 
     init(id: String, config: LiveConfig, store: any Store, forwarder: Forwarder, outcomes: GroupCommitter<JobOutcome, Void>, stopping: StopFlag, logger: Logger) {
         self.stopping = stopping
+        self.metrics = AttemptMetrics(destination: id)
         self.id = id
         self.config = config
         self.store = store
@@ -105,20 +106,23 @@ final class DestinationWorker: Sendable {
             // Removed by a reload while in flight: leave it pending for when it comes back.
             outcome = JobOutcome(jobID: job.id, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + 60_000, error: "destination not configured")
         }
-        metrics.attempt(destination: id, outcome: outcome.state == .delivered ? "delivered" : (outcome.state == .dead ? "dead" : "retry"), duration: ContinuousClock.now - started)
-        let metadata: Logger.Metadata = [
-            "event.id": .string(job.eventID), "source.id": .string(job.sourceID), "attempt": .stringConvertible(attempts),
-            "status": .string(outcome.status.map(String.init) ?? "-"),
-        ]
+        metrics.record(outcome.state, duration: ContinuousClock.now - started)
+        // Built only when a line will be written: a delivery at the default level logs nothing.
+        func metadata() -> Logger.Metadata {
+            [
+                "event.id": .string(job.eventID), "source.id": .string(job.sourceID), "attempt": .stringConvertible(attempts),
+                "status": .string(outcome.status.map(String.init) ?? "-"), "error": .string(outcome.error ?? ""),
+            ]
+        }
         switch outcome.state {
-        case .delivered: logger.debug("delivered", metadata: metadata)
-        case .pending: logger.info("attempt failed, will retry", metadata: metadata.merging(["error": .string(outcome.error ?? "")]) { $1 })
-        case .dead: logger.warning("dead letter", metadata: metadata.merging(["error": .string(outcome.error ?? "")]) { $1 })
+        case .delivered: if logger.logLevel <= .debug { logger.debug("delivered", metadata: metadata()) }
+        case .pending: logger.info("attempt failed, will retry", metadata: metadata())
+        case .dead: logger.warning("dead letter", metadata: metadata())
         }
         do {
             try await outcomes.submit(outcome, weight: 1)
         } catch {
-            logger.error("recording an attempt failed; the job will be tried again after a restart", metadata: metadata)
+            logger.error("recording an attempt failed; the job will be tried again after a restart", metadata: metadata())
         }
     }
 

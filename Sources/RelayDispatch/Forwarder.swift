@@ -22,6 +22,8 @@ public struct Forwarder: Sendable {
             timeout: .init(connect: .seconds(3)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(16_384, maxConcurrency)))
         configuration.httpVersion = .http1Only
+        // relay records its own attempt metrics and logs; per-request spans would only cost time.
+        configuration.tracing.tracer = nil
         // A refused connection is a failed attempt now, on the configured schedule; the client's own hidden
         // reconnect loop would hold the slot for the whole connect timeout and record "timeout" instead.
         configuration.connectionPool.retryConnectionEstablishment = false

@@ -32,6 +32,8 @@ public struct IngestController: Sendable {
     func receive(_ request: Request, context: RelayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let sourceID = context.parameters.get("source") ?? ""
+        // Unknown ids share one label: a scanner must not be able to create metric series at will.
+        let label = config.current.source(sourceID) == nil ? "_unknown" : sourceID
         let result: Result<Response, APIError>
         do {
             result = .success(try await handle(request, sourceID: sourceID, context: context))
@@ -40,10 +42,10 @@ public struct IngestController: Sendable {
         }
         switch result {
         case .success(let response):
-            metrics.request(source: sourceID, status: 200, duration: ContinuousClock.now - started)
+            metrics.request(source: label, status: 200, duration: ContinuousClock.now - started)
             return response
         case .failure(let error):
-            metrics.request(source: sourceID, status: Int(error.status.code), duration: ContinuousClock.now - started)
+            metrics.request(source: label, status: Int(error.status.code), duration: ContinuousClock.now - started)
             if error.status.code >= 500 {
                 context.logger.error("ingest unavailable", metadata: ["source.id": .string(sourceID), "error": .string(error.message)])
             } else {
