@@ -96,6 +96,7 @@ extension DeliveryEngine {
                 for id in ids { #expect(try await Self.sendLINE(relays, id: id).status == 200) }
                 #expect(try await Self.sendLINE(relays, id: ids[0]).status == 200)  // a duplicate
                 #expect(try await Self.sendLINE(relays, secret: "wrong").status == 401)
+                #expect(try await post(relays.webhookURL("no-such-source"), body: Array("{}".utf8)).status == 404)
                 #expect(await eventually { first.count == 3 })
 
                 var metrics: [String: Double] = [:]
@@ -109,6 +110,8 @@ extension DeliveryEngine {
                 #expect(complete, "metrics never showed the deliveries: \(metrics)")
                 #expect(metrics[#"relay_ingest_requests_total{source="line",status="200"}"#] == 4)
                 #expect(metrics[#"relay_ingest_requests_total{source="line",status="401"}"#] == 1)
+                #expect(metrics[#"relay_ingest_requests_total{source="_unknown",status="404"}"#] == 1)
+                #expect(!metrics.keys.contains { $0.contains("no-such-source") }, "an unknown id became a label")
                 #expect(metrics[#"relay_events_total{source="line",outcome="accepted"}"#] == 3)
                 #expect(metrics[#"relay_events_total{source="line",outcome="duplicate"}"#] == 1)
                 #expect(metrics[#"relay_ack_seconds_count{source="line"}"#] == 4)
