@@ -119,11 +119,18 @@ final class DestinationWorker: Sendable {
         case .pending: logger.info("attempt failed, will retry", metadata: metadata())
         case .dead: logger.warning("dead letter", metadata: metadata())
         }
-        do {
-            try await outcomes.submit(outcome, weight: 1)
-        } catch {
-            logger.error("recording an attempt failed; the job will be tried again after a restart", metadata: metadata())
+        // A store that is briefly unwritable (locked, disk full) must not leave the job in flight until a restart.
+        for attempt in 1...5 {
+            do {
+                try await outcomes.submit(outcome, weight: 1)
+                return
+            } catch {
+                logger.error("recording an attempt failed", metadata: metadata().merging(["store.error": .string("\(error)"), "try": .stringConvertible(attempt)]) { $1 })
+                if Task.isCancelled { break }
+                try? await Task.sleep(for: .seconds(attempt))
+            }
         }
+        logger.error("recording an attempt failed for good; the job is sent again after a restart", metadata: metadata())
     }
 
     static func outcome(for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy) -> JobOutcome {
