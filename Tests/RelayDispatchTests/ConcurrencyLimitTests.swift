@@ -8,19 +8,7 @@ extension DeliveryEngine {
         static let secret = "line-concurrency-secret"
 
         static func yaml(receiver: String, concurrency: Int) -> String {
-            """
-            retry: [100ms]
-            sources:
-              line:
-                provider: line
-                channel_secret: \(secret)
-            destinations:
-              crm:
-                url: \(receiver)
-                concurrency: \(concurrency)
-            routes:
-              - to: [crm]
-            """
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms]", destinationExtra: "concurrency: \(concurrency)")
         }
 
         @Test(arguments: [1, 3, 8])

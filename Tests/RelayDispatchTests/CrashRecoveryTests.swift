@@ -12,19 +12,7 @@ extension DeliveryEngine {
         static let stopAfterAcks = 150
 
         static func yamlBody(receiver: String) -> String {
-            """
-            retry: [100ms, 200ms, 400ms, 800ms]
-            sources:
-              line:
-                provider: line
-                channel_secret: \(secret)
-            destinations:
-              crm:
-                url: \(receiver)
-                format: canonical
-            routes:
-              - to: [crm]
-            """
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms, 200ms, 400ms, 800ms]")
         }
 
         /// A receiver that takes 100 ms per request, so attempts are in flight when the relay dies.

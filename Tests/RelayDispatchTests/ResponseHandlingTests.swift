@@ -11,20 +11,7 @@ extension DeliveryEngine {
         static let secret = "line-response-secret"
 
         static func yaml(receiver: String, timeout: String = "5s") -> String {
-            """
-            retry: [100ms]
-            sources:
-              line:
-                provider: line
-                channel_secret: \(secret)
-            destinations:
-              crm:
-                url: \(receiver)
-                format: canonical
-                timeout: \(timeout)
-            routes:
-              - to: [crm]
-            """
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms]", destinationExtra: "format: canonical\n    timeout: \(timeout)")
         }
 
         /// Sends one event and waits for its dead letter.

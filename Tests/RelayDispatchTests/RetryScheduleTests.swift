@@ -11,19 +11,7 @@ extension DeliveryEngine {
         static let secret = "line-retry-secret"
 
         static func yaml(receiver: String, retry: String = "[100ms, 200ms, 400ms]") -> String {
-            """
-            retry: \(retry)
-            sources:
-              line:
-                provider: line
-                channel_secret: \(secret)
-            destinations:
-              crm:
-                url: \(receiver)
-                format: canonical
-            routes:
-              - to: [crm]
-            """
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: retry)
         }
 
         @Test func failingReceiverGetsExactlyFourAttemptsOnScheduleThenDeadLetterAndReplay() async throws {

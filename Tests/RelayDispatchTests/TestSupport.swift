@@ -162,3 +162,21 @@ func get(_ url: String, headers: [(String, String)] = [], timeout: TimeAmount = 
           let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
     return HTTPReply(status: Int(response.status.code), body: String(buffer: body))
 }
+
+/// The config most engine tests use: one LINE source, one `crm` destination routed everything.
+/// `destinationExtra` adds keys (already indented) under `crm`.
+func lineToCRMYAML(secret: String, receiver: String, retry: String, destinationExtra: String = "format: canonical") -> String {
+    """
+    retry: \(retry)
+    sources:
+      line:
+        provider: line
+        channel_secret: \(secret)
+    destinations:
+      crm:
+        url: \(receiver)
+        \(destinationExtra)
+    routes:
+      - to: [crm]
+    """
+}
