@@ -62,7 +62,9 @@ final class DestinationWorker: Sendable {
                     }
                     continue
                 }
-                await doorbell.wait(timeout: await waitTime())
+                // With attempts under way, their completions ring the bell and the retries they schedule are known
+                // here; only an idle worker asks the store for the next due time.
+                await doorbell.wait(timeout: inFlight > 0 ? retryHintWait() : await waitTime())
             }
             await group.waitForAll()
         }
@@ -76,6 +78,19 @@ final class DestinationWorker: Sendable {
     }
 
     private let completions = CompletionCounter()
+
+    /// The earliest retry this worker scheduled that may not have been claimed yet.
+    private let retryHint = Mutex<Int64?>(nil)
+
+    private func retryHintWait() -> Duration {
+        let now = Timestamp.nowMilliseconds()
+        let hint = retryHint.withLock { hint -> Int64? in
+            defer { if let h = hint, h <= now { hint = nil } }  // due now: the next pass claims it
+            return hint
+        }
+        guard let hint else { return Self.pollInterval }
+        return min(.milliseconds(max(1, hint - now)), Self.pollInterval)
+    }
 
     private func waitTime() async -> Duration {
         guard let next = try? await store.nextDue(destination: id) else { return Self.pollInterval }
@@ -107,6 +122,10 @@ final class DestinationWorker: Sendable {
             outcome = JobOutcome(jobID: job.id, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + 60_000, error: "destination not configured")
         }
         metrics.record(outcome.state, duration: ContinuousClock.now - started)
+        if outcome.state == .pending {
+            let at = outcome.nextAttemptAtMilliseconds
+            retryHint.withLock { $0 = min($0 ?? at, at) }
+        }
         // Built only when a line will be written: a delivery at the default level logs nothing.
         func metadata() -> Logger.Metadata {
             [
