@@ -33,10 +33,11 @@ public struct IngestController: Sendable {
         let started = ContinuousClock.now
         let sourceID = context.parameters.get("source") ?? ""
         // Unknown ids share one label: a scanner must not be able to create metric series at will.
-        let label = config.current.source(sourceID) == nil ? "_unknown" : sourceID
+        let config = self.config.current  // one snapshot per request, even if a reload lands meanwhile
+        let label = config.source(sourceID) == nil ? "_unknown" : sourceID
         let result: Result<Response, APIError>
         do {
-            result = .success(try await handle(request, sourceID: sourceID, context: context))
+            result = .success(try await handle(request, sourceID: sourceID, config: config, context: context))
         } catch {
             result = .failure(error)
         }
@@ -57,8 +58,7 @@ public struct IngestController: Sendable {
         }
     }
 
-    private func handle(_ request: Request, sourceID: String, context: RelayRequestContext) async throws(APIError) -> Response {
-        let config = self.config.current
+    private func handle(_ request: Request, sourceID: String, config: RelayConfig, context: RelayRequestContext) async throws(APIError) -> Response {
         guard let source = config.source(sourceID) else { throw .unknownSource(sourceID) }
         if !source.allowFrom.isEmpty {
             let peer = context.remoteAddress?.ipAddress ?? ""
