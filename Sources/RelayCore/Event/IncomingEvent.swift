@@ -1,5 +1,11 @@
 /// One provider event, verified and normalized, ready to be deduplicated and stored.
 public struct IncomingEvent: Sendable {
+    /// What the passthrough body is made from; it is only built when a passthrough destination is routed.
+    enum PassthroughSource: Sendable {
+        case body([UInt8])
+        case lineEvent([UInt8], destination: String?)
+    }
+
     /// The dedup key; also the canonical event's `id`.
     public var id: String
     /// Canonical type, e.g. `delivery.delivered`.
@@ -10,15 +16,26 @@ public struct IncomingEvent: Sendable {
     public var redelivery: Bool
     /// The CloudEvents JSON body (format `canonical`).
     public var canonical: [UInt8]
+    var passthroughSource: PassthroughSource
+
     /// The provider-format body for `passthrough` destinations (LINE: unsigned, one event; 8x8: the original bytes).
-    public var passthrough: [UInt8]
+    public var passthrough: [UInt8] {
+        switch passthroughSource {
+        case .body(let bytes): return bytes
+        case .lineEvent(let event, let destination): return LINEEventNormalizer.passthroughBody(event, destination: destination)
+        }
+    }
 
     public init(id: String, type: String, eventTime: Int64, redelivery: Bool, canonical: [UInt8], passthrough: [UInt8]) {
+        self.init(id: id, type: type, eventTime: eventTime, redelivery: redelivery, canonical: canonical, passthroughSource: .body(passthrough))
+    }
+
+    init(id: String, type: String, eventTime: Int64, redelivery: Bool, canonical: [UInt8], passthroughSource: PassthroughSource) {
         self.id = id
         self.type = type
         self.eventTime = eventTime
         self.redelivery = redelivery
         self.canonical = canonical
-        self.passthrough = passthrough
+        self.passthroughSource = passthroughSource
     }
 }

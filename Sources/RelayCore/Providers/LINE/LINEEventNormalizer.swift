@@ -62,7 +62,7 @@ enum LINEEventNormalizer {
             subject: subject, data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: event)
         return IncomingEvent(
             id: id, type: type, eventTime: time, redelivery: redelivery,
-            canonical: canonical.serialized(rawBytes: eventBytes), passthrough: passthroughBody(eventBytes, destination: destination))
+            canonical: canonical.serialized(rawBytes: eventBytes), passthroughSource: .lineEvent(eventBytes, destination: destination))
     }
 
     /// `{"destination": ..., "events": [event]}`: what a LINE SDK backend expects, one event per request.
