@@ -14,7 +14,7 @@ public final class Dispatcher: Service, Sendable {
     let logger: Logger
     /// How long attempts under way may run on after a graceful shutdown begins; the rest stays pending on disk.
     let shutdownGrace: Duration
-    private let outcomes = GroupCommitter<JobOutcome, Void>(maxGroupWeight: 1_000)
+    private let outcomes: OutcomeRecorder
     private let workers = Mutex<[String: (worker: DestinationWorker, task: Task<Void, Never>)]>([:])
     private let stopping = StopFlag()
     private let metrics = DeliveryMetrics()
@@ -25,6 +25,7 @@ public final class Dispatcher: Service, Sendable {
         self.forwarder = Forwarder(client: client)
         self.logger = logger
         self.shutdownGrace = shutdownGrace
+        self.outcomes = OutcomeRecorder(store: store, logger: logger)
     }
 
     /// Starts attempt 1 of newly stored jobs now rather than at the next poll.
@@ -39,13 +40,8 @@ public final class Dispatcher: Service, Sendable {
         } catch {
             logger.error("requeueing in-flight jobs failed", metadata: ["error": .string(error.message)])
         }
-        let store = self.store
-        let writer = Task {
-            await outcomes.runWriter { batch in
-                try await store.complete(batch, nowMilliseconds: Timestamp.nowMilliseconds())
-                return batch.map { _ in () }
-            }
-        }
+        let outcomes = self.outcomes
+        let writer = Task { await outcomes.run { self.wake() } }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.supervise() }
@@ -56,7 +52,7 @@ public final class Dispatcher: Service, Sendable {
             self.stopping.set()
             self.wake()
         }
-        await outcomes.close()
+        outcomes.close()
         await writer.value
     }
 

@@ -21,6 +21,8 @@ public protocol Store: Sendable {
     func nextDue(destination: String) async throws(StoreError) -> Int64?
     /// Records finished attempts, all in one transaction.
     func complete(_ outcomes: [JobOutcome], nowMilliseconds: Int64) async throws(StoreError)
+    /// Puts claimed jobs that were never attempted back to pending, their schedule and last result unchanged.
+    func release(jobIDs: [Int64], nowMilliseconds: Int64) async throws(StoreError)
     /// Puts jobs left in flight (by a crash or a stop) back to pending, due now; returns how many.
     func requeueInFlight(nowMilliseconds: Int64) async throws(StoreError) -> Int
     /// Per-destination counts and the dedup keys held.

@@ -56,6 +56,14 @@ extension SQLiteStore {
         }
     }
 
+    public func release(jobIDs: [Int64], nowMilliseconds now: Int64) async throws(StoreError) {
+        guard !jobIDs.isEmpty else { return }
+        try await write { db in
+            let statement = try db.cachedStatement(sql: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'in_flight'")
+            for id in jobIDs { try statement.execute(arguments: [now, id]) }
+        }
+    }
+
     public func requeueInFlight(nowMilliseconds now: Int64) async throws(StoreError) -> Int {
         try await write { db in
             try db.execute(sql: "UPDATE jobs SET state = 'pending', next_attempt_at = ?1, updated_at = ?1 WHERE state = 'in_flight'", arguments: [now])

@@ -34,6 +34,9 @@ public final class SQLiteStore: Store {
             config.prepareDatabase { db in
                 if !db.configuration.readonly {
                     try db.execute(sql: "PRAGMA synchronous = FULL")
+                    // The writer keeps the pages it just wrote (recent events, their jobs, the indexes' right edges)
+                    // for the dispatcher's claims and outcomes; the WAL is read with a pread per page otherwise.
+                    try db.execute(sql: "PRAGMA cache_size = -32768")
                 }
             }
             pool = try DatabasePool(path: path, configuration: config)
@@ -48,7 +51,19 @@ public final class SQLiteStore: Store {
         let stats = groupStats
         writerTask = Task {
             await committer.runWriter({ operations in
-                try await pool.write { db in try operations.map { try $0.apply(db) } }
+                // Only a group that stores events must reach the disk before it returns (its requests are answered
+                // after it). One of claims and outcomes alone skips the fsync: the next ingest commit's fsync covers
+                // its WAL frames too, and losing it to a power cut only sends a job again.
+                let durable = operations.contains { $0.needsFsync }
+                return try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    var results: [WriteResult] = []
+                    try db.inTransaction(.immediate) {
+                        results = try operations.map { try $0.apply(db) }
+                        return .commit
+                    }
+                    return results
+                }
             }, onGroup: { operations in stats.record(operations) })
         }
     }

@@ -17,6 +17,12 @@ enum WriteOperation: Sendable {
         }
     }
 
+    /// Whether its commit must be fsync'd before it returns.
+    var needsFsync: Bool {
+        if case .ingest = self { return true }
+        return false
+    }
+
     func apply(_ db: Database) throws -> WriteResult {
         switch self {
         case .ingest(let request): return .ingested(try SQLiteStore.insert(request, db))
