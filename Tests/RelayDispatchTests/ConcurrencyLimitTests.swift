@@ -1,5 +1,6 @@
 import Foundation
 import RelayCore
+import RelayStore
 import Testing
 
 extension DeliveryEngine {
@@ -36,6 +37,31 @@ extension DeliveryEngine {
                     // Slots are refilled as attempts finish, not at the next poll.
                     #expect(spread < Double(rounds - 1) * 150 + 400, "slots were refilled slowly: \(spread) ms")
                 }
+            }
+        }
+
+        /// Jobs are claimed ahead of free slots; a graceful stop hands the unstarted ones back, so nothing is left in
+        /// flight on disk and the attempts under way finish and are recorded.
+        @Test func gracefulStopReleasesTheClaimedReserve() async throws {
+            let count = 40
+            try await Receiver.with({ _ in Reply(delay: .milliseconds(300)) }) { receiver in
+                let engine = try await Engine.start(yaml: Self.yaml(receiver: receiver.url, concurrency: 2))
+                let ids = (0..<count).map { _ in LINE.eventID() }
+                #expect(try await engine.postLINE(LINE.body(ids.map { LINE.deliveryEvent(id: $0) }), secret: Self.secret).status == 200)
+                // Two attempts under way and the reserve claimed behind them.
+                #expect(await eventually(timeout: .seconds(5)) {
+                    let inFlight = try await engine.stats("crm").inFlight
+                    return receiver.hits.count >= 2 && inFlight > 2
+                })
+                await engine.stopKeepingFiles()
+                let reopened = try SQLiteStore(path: engine.directory.file("relay.db"))
+                let crm = try #require(try await reopened.stats(nowMilliseconds: Timestamp.nowMilliseconds()).destinations.first { $0.destination == "crm" })
+                await reopened.close()
+                engine.directory.remove()
+                #expect(crm.inFlight == 0, "a graceful stop left \(crm.inFlight) jobs in flight")
+                #expect(crm.delivered == receiver.hits.count, "every attempt that reached the receiver was recorded")
+                #expect(crm.delivered >= 2)
+                #expect(crm.pending + crm.delivered == count)
             }
         }
     }

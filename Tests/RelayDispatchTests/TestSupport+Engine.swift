@@ -76,11 +76,16 @@ final class Engine: Sendable {
 
     /// Graceful shutdown, then the HTTP client, the store and the temp dir.
     func stop() async {
+        await stopKeepingFiles()
+        directory.remove()
+    }
+
+    /// Graceful shutdown, then the HTTP client and the store; the temp dir stays for the caller to inspect and remove.
+    func stopKeepingFiles() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         try? await client.shutdown()
         await store.close()
-        directory.remove()
     }
 
     func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(ingestPort)/webhooks/\(source)" }
