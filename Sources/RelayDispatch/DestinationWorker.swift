@@ -1,6 +1,8 @@
+import Foundation
 import Logging
 import RelayCore
 import RelayStore
+import Synchronization
 
 /// Delivers one destination's jobs with at most `concurrency` attempts in flight; other destinations have
 /// their own workers, so a slow or dead one never delays them.
@@ -115,6 +117,16 @@ final class DestinationWorker: Sendable {
         }
     }
 
+    /// The destination's URL parsed once, not per attempt (a reload that changes it is noticed).
+    private let parsedURL = Mutex<(text: String, url: URL)?>(nil)
+
+    private func url(of destination: DestinationConfig) -> URL? {
+        if let cached = parsedURL.withLock({ $0 }), cached.text == destination.url { return cached.url }
+        guard let url = URL(string: destination.url) else { return nil }
+        parsedURL.withLock { $0 = (destination.url, url) }
+        return url
+    }
+
     /// The earliest retry this worker scheduled that may not have been claimed yet.
     private let retryHint = Mutex<Int64?>(nil)
 
@@ -144,7 +156,12 @@ final class DestinationWorker: Sendable {
             let now = Timestamp.nowMilliseconds()
             do {
                 let request = try OutboundRequest.make(for: job, to: destination, nowSeconds: now / 1000)
-                let result = await forwarder.send(request, to: destination, nowMilliseconds: now)
+                let result: Forwarder.Result
+                if let url = url(of: destination) {
+                    result = await forwarder.send(request, to: destination, url: url, nowMilliseconds: now)
+                } else {
+                    result = Forwarder.Result(error: "invalid URL")  // the config loader rejects these; a reload cannot bring one
+                }
                 outcome = Self.outcome(for: job, attempts: attempts, result: result, policy: RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter))
             } catch {
                 outcome = JobOutcome(jobID: job.id, state: .dead, attempts: attempts, error: error.description)
@@ -185,7 +202,6 @@ final class DestinationWorker: Sendable {
     }
 }
 
-import Synchronization
 
 /// Set once, when the dispatcher begins its graceful shutdown.
 final class StopFlag: Sendable {

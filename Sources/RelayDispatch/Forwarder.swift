@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 import RelayCore
@@ -38,66 +39,80 @@ public struct Forwarder: Sendable {
         public var succeeded: Bool { status.map { (200..<300).contains($0) } ?? false }
     }
 
-    public func send(_ outbound: OutboundRequest, to destination: DestinationConfig, nowMilliseconds: Int64) async -> Result {
-        var request = HTTPClientRequest(url: destination.url)
-        request.method = .POST
-        for header in outbound.headers { request.headers.add(name: header.name, value: header.value) }
-        request.headers.replaceOrAdd(name: "User-Agent", value: "relay")
-        request.body = .bytes(ByteBuffer(bytes: outbound.body))
-        // One deadline for the whole attempt: the client's own ends with the response head, not its body.
-        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(destination.timeout.nanoseconds)
+    /// Sends `outbound` to `destination` at `url` (its `url`, parsed once by the caller).
+    public func send(_ outbound: OutboundRequest, to destination: DestinationConfig, url: URL, nowMilliseconds: Int64) async -> Result {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(outbound.headers.count + 1)
+        for header in outbound.headers { headers.add(name: header.name, value: header.value) }
+        headers.replaceOrAdd(name: "User-Agent", value: "relay")
+        let request: HTTPClient.Request
         do {
-            let response = try await client.execute(request, deadline: deadline)
-            let status = Int(response.status.code)
-            var result = Result(status: status)
-            // The body is read either way: a response left unread closes its connection instead of returning it to the pool.
-            let empty = response.headers.first(name: "content-length") == "0"
-            let snippet = empty ? "" : await Self.snippet(of: response, until: deadline)
-            if !(200..<300).contains(status) {
-                result.error = "HTTP \(status)"
-                result.responseSnippet = snippet
-                if status == 429 || status == 503, let value = response.headers.first(name: "retry-after") {
-                    result.retryAfter = RetryPolicy.parseRetryAfter(value, nowMilliseconds: nowMilliseconds)
-                }
-            }
-            return result
+            request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(outbound.body))
         } catch {
             return Result(error: Self.describe(error))
         }
-    }
-
-    /// The start of a response body, read no further than the limit nor past `deadline`: a huge, endless or stalled
-    /// body cannot hold the attempt (and its slot). Whatever arrived in time is kept.
-    static func snippet(of response: HTTPClientResponse, until deadline: NIODeadline) async -> String {
-        let bytes = SnippetBuffer()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    for try await var chunk in response.body {
-                        let full = bytes.value.withLock { bytes in
-                            let take = min(chunk.readableBytes, responseSnippetLimit - bytes.count)
-                            bytes.append(contentsOf: chunk.readBytes(length: take) ?? [])
-                            return bytes.count >= responseSnippetLimit
-                        }
-                        if full { break }
-                    }
-                } catch {
-                    // A body cut off (or cancelled at the deadline) still leaves what was read.
-                }
+        // The delegate API's deadline covers the whole exchange, response body included, so a stalled or endless
+        // body cannot hold the attempt (and its slot) past the destination's timeout.
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(destination.timeout.nanoseconds)
+        let reader = ResponseReader()
+        let task = client.execute(request: request, delegate: reader, deadline: deadline)
+        let head: ResponseReader.Head?
+        do {
+            head = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
-            group.addTask {
-                let remaining = (deadline - NIODeadline.now()).nanoseconds
-                if remaining > 0 { try? await Task.sleep(for: .nanoseconds(remaining)) }
-            }
-            await group.next()
-            group.cancelAll()
+        } catch {
+            // A body cut off (by the deadline, or by the reader once it has the snippet) still leaves the head.
+            head = reader.headIfReceived
+            if head == nil { return Result(error: Self.describe(error)) }
         }
-        return String(decoding: bytes.value.withLock { $0 }, as: UTF8.self)
+        guard let head else { return Result(error: "no response") }
+        var result = Result(status: head.status)
+        if !(200..<300).contains(head.status) {
+            result.error = "HTTP \(head.status)"
+            result.responseSnippet = String(decoding: head.snippet, as: UTF8.self)
+            if head.status == 429 || head.status == 503, let value = head.retryAfter {
+                result.retryAfter = RetryPolicy.parseRetryAfter(value, nowMilliseconds: nowMilliseconds)
+            }
+        }
+        return result
     }
 
-    /// The bytes read so far, shared between the reader and the caller that may stop waiting for it.
-    private final class SnippetBuffer: Sendable {
-        let value = Mutex<[UInt8]>([])
+    /// Keeps the status, `Retry-After` and the first `responseSnippetLimit` bytes of the body, then stops reading.
+    /// Its methods run on the connection's event loop, one at a time; the lock only guards the read-back after a failure.
+    final class ResponseReader: HTTPClientResponseDelegate, Sendable {
+        struct Head: Sendable {
+            var status: Int
+            var retryAfter: String?
+            var snippet: [UInt8] = []
+        }
+
+        private let head = Mutex<Head?>(nil)
+
+        var headIfReceived: Head? { head.withLock { $0 } }
+
+        func didReceiveHead(task: HTTPClient.Task<Head?>, _ response: HTTPResponseHead) -> EventLoopFuture<Void> {
+            head.withLock { $0 = Head(status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after")) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didReceiveBodyPart(task: HTTPClient.Task<Head?>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+            let full = head.withLock { head -> Bool in
+                guard head != nil else { return false }
+                let take = min(buffer.readableBytes, Forwarder.responseSnippetLimit - head!.snippet.count)
+                if take > 0 { head!.snippet.append(contentsOf: buffer.readableBytesView.prefix(take)) }
+                return head!.snippet.count >= Forwarder.responseSnippetLimit
+            }
+            // Enough for the record: the rest is not read (the connection is closed rather than drained).
+            if full { task.cancel() }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didFinishRequest(task: HTTPClient.Task<Head?>) throws -> Head? {
+            head.withLock { $0 }
+        }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -20,7 +20,7 @@ public struct OutboundRequest: Sendable, Equatable {
             headers.append(("Content-Type", CanonicalEvent.contentType))
             headers.append(("webhook-id", job.eventID))
             headers.append(("webhook-timestamp", String(nowSeconds)))
-            if let key = destination.signingKey {
+            if let key = destination.signer {
                 headers.append(("webhook-signature", StandardWebhooks.signature(key: key, id: job.eventID, timestamp: nowSeconds, body: body)))
             }
         case .passthrough:
@@ -31,10 +31,10 @@ public struct OutboundRequest: Sendable, Equatable {
             }
             headers.append(("Content-Type", "application/json"))
             if job.provider == .line {
-                guard let secret = destination.lineChannelSecret else {
+                guard let key = destination.lineSigner else {
                     throw DeliveryError("destination \(destination.id) has no line_channel_secret to sign LINE events")
                 }
-                headers.append(("X-Line-Signature", LINEProvider.signature(body: body, channelSecret: secret)))
+                headers.append(("X-Line-Signature", LINEProvider.signature(body: body, key: key)))
             }
         }
         headers.append(contentsOf: destination.headers)

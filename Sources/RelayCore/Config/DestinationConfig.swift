@@ -9,9 +9,13 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     /// The whole Standard Webhooks secret (`whsec_<base64>`), when deliveries are signed.
     public var secret: String?
     /// The base64-decoded key part of `secret` (1...64 bytes), used for HMAC-SHA256.
-    public var signingKey: [UInt8]?
+    public var signingKey: [UInt8]? { didSet { signer = signingKey.map { KeyedHMAC(key: $0) } } }
+    /// `signingKey`, keyed for HMAC once rather than per attempt.
+    public private(set) var signer: KeyedHMAC?
     /// LINE channel secret used to re-sign passthrough bodies of LINE events for this destination.
-    public var lineChannelSecret: String?
+    public var lineChannelSecret: String? { didSet { lineSigner = lineChannelSecret.map { KeyedHMAC(key: Array($0.utf8)) } } }
+    /// `lineChannelSecret`, keyed for HMAC once rather than per attempt.
+    public private(set) var lineSigner: KeyedHMAC?
     /// Extra request headers, in config order.
     public var headers: [(name: String, value: String)]
     /// Per-attempt request timeout.
@@ -36,7 +40,9 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         self.format = format
         self.secret = secret
         self.signingKey = signingKey
+        self.signer = signingKey.map { KeyedHMAC(key: $0) }
         self.lineChannelSecret = lineChannelSecret
+        self.lineSigner = lineChannelSecret.map { KeyedHMAC(key: Array($0.utf8)) }
         self.headers = headers
         self.timeout = timeout
         self.concurrency = concurrency

@@ -5,7 +5,9 @@ public struct SourceConfig: Sendable, CustomStringConvertible {
     /// Which provider sends to this source.
     public var provider: ProviderKind
     /// LINE channel secrets accepted for signature checks (several during rotation); empty for 8x8.
-    public var channelSecrets: [String]
+    public var channelSecrets: [String] { didSet { lineKeys = channelSecrets.map { KeyedHMAC(key: Array($0.utf8)) } } }
+    /// `channelSecrets`, keyed for HMAC once rather than per request.
+    public private(set) var lineKeys: [KeyedHMAC] = []
     /// How 8x8 requests are authenticated; nil for LINE.
     public var auth: EightByEightAuth?
     /// Source-address allow list; empty means any address.
@@ -17,6 +19,7 @@ public struct SourceConfig: Sendable, CustomStringConvertible {
         self.id = id
         self.provider = provider
         self.channelSecrets = channelSecrets
+        self.lineKeys = channelSecrets.map { KeyedHMAC(key: Array($0.utf8)) }
         self.auth = auth
         self.allowFrom = allowFrom
     }

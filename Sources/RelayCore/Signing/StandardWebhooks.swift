@@ -11,10 +11,12 @@ public enum StandardWebhooks {
 
     /// The `v1,<base64>` signature of `body` sent as message `id` at `timestamp` (unix seconds).
     public static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
-        var message = Array("\(id).\(timestamp).".utf8)
-        message.append(contentsOf: body)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))
-        return "v1," + Data(mac).base64EncodedString()
+        signature(key: KeyedHMAC(key: key), id: id, timestamp: timestamp, body: body)
+    }
+
+    /// The same with the key already keyed.
+    public static func signature(key: KeyedHMAC, id: String, timestamp: Int64, body: [UInt8]) -> String {
+        "v1," + Data(key.code(prefix: Array("\(id).\(timestamp).".utf8), body)).base64EncodedString()
     }
 
     /// Whether any `v1` signature in a (space-separated) `webhook-signature` header verifies, in constant time.

@@ -14,17 +14,18 @@ public struct LINEProvider: WebhookProvider {
         }
         var valid = false
         // Every secret is tried (no early exit) so timing does not reveal which one matched.
-        for secret in source.channelSecrets {
-            let key = SymmetricKey(data: Array(secret.utf8))
-            if HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: body, using: key) { valid = true }
-        }
+        for key in source.lineKeys where key.isValid(signature, for: body) { valid = true }
         return valid
     }
 
     /// `base64(HMAC-SHA256(secret, body))`, the value of `X-Line-Signature`.
     public static func signature(body: some DataProtocol, channelSecret: String) -> String {
-        let key = SymmetricKey(data: Array(channelSecret.utf8))
-        return Data(HMAC<SHA256>.authenticationCode(for: body, using: key)).base64EncodedString()
+        signature(body: body, key: KeyedHMAC(key: Array(channelSecret.utf8)))
+    }
+
+    /// The same with the secret already keyed.
+    public static func signature(body: some DataProtocol, key: KeyedHMAC) -> String {
+        Data(key.code(body)).base64EncodedString()
     }
 
     public func events(from body: [UInt8], sourceID: String, receivedAtMilliseconds: Int64) throws(PayloadError) -> [IncomingEvent] {
