@@ -144,7 +144,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async {
-        await committer.close()
+        committer.close()
         await writerTask.value
         try? pool.close()
     }
