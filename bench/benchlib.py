@@ -7,6 +7,8 @@
   metrics URL                      relay's /metrics digested: ack quantiles, commit groups, event counts (JSON)
   drain ADMIN TOKEN BACKLOG T      polls /admin/stats until no destination has more than BACKLOG pending, none in
                                    flight and delivered >= accepted; prints JSON with the seconds it took
+  sample ADMIN TOKEN BACKLOG N      undelivered jobs (pending + in flight, less BACKLOG per destination) once a second,
+                                   N times, as a JSON list (while a load runs)
   rss PID                          VmHWM and VmRSS of PID in MiB (JSON)
   put RESULTS KEY JSON             sets RESULTS[KEY] (KEY may be dotted) in the JSON file RESULTS
 """
@@ -157,6 +159,21 @@ def drain(admin: str, token: str, backlog: str, limit: str) -> None:
         time.sleep(0.2)
 
 
+def sample(admin: str, token: str, backlog: str, count: str) -> None:
+    samples = []
+    next_at = time.time() + 1
+    for _ in range(int(count)):
+        time.sleep(max(0.0, next_at - time.time()))
+        next_at += 1
+        status, body = get(admin + "/admin/stats", token)
+        if status != 200:
+            samples.append(None)
+            continue
+        destinations = json.loads(body)["destinations"]
+        samples.append(sum(d["pending"] + d["in_flight"] for d in destinations) - int(backlog) * len(destinations))
+    print(json.dumps(samples))
+
+
 def rss(pid: str) -> None:
     fields = {}
     with open(f"/proc/{pid}/status") as f:
@@ -184,7 +201,7 @@ def put(path: str, key: str, value: str) -> None:
 
 def main() -> None:
     commands = {
-        "freeport": freeport, "wrk-json": wrk_json, "wait-ready": wait_ready, "drain": drain, "rss": rss, "put": put,
+        "freeport": freeport, "wrk-json": wrk_json, "wait-ready": wait_ready, "drain": drain, "sample": sample, "rss": rss, "put": put,
         "metrics": lambda url: print(json.dumps(metrics_digest(url))),
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

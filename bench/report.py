@@ -62,6 +62,14 @@ def main() -> None:
     bd = b.get("drain", {})
     row("B: end of load -> all accepted delivered", fmt(bd.get("seconds"), 2, " s") + ("" if bd.get("complete", True) else " (INCOMPLETE)"),
         "<= 60 s", None if not bd else bd.get("complete") and bd["seconds"] <= 60)
+    samples = [x for x in b.get("backlog_samples", []) if x is not None]
+    if samples:
+        half = samples[len(samples) // 2:]
+        growth = (half[-1] - half[0]) / (len(half) - 1) if len(half) > 1 else None
+        every = max(1, len(samples) // 5)
+        row("B: undelivered jobs during the load (every few seconds)", " ".join(fmt(x) for x in samples[every - 1::every]))
+        row("B: backlog growth over the second half of the load", fmt(growth, 0, " jobs/s"), "~0 (keeps pace)",
+            None if growth is None else growth <= 0.02 * bw.get("rps", 0))
     row("B: delivered / accepted / dead", f"{fmt(bd.get('delivered'))} / {fmt(bd.get('accepted'))} / {fmt(bd.get('dead'))}")
     row("B: delivery attempts that failed", fmt(bm.get("delivery_failures")))
     peak = b.get("rss", {}).get("peak_mib")
@@ -117,7 +125,7 @@ def main() -> None:
     print(f"- load: `wrk -t{meta.get('threads')} -c{meta.get('connections')} -d{meta.get('duration')} --latency`, "
           f"one distinct signed LINE delivery event per request ({fmt(meta.get('events'))} pre-generated)")
     print("- A = wrk -> nginx proxy_pass (keepalive 64) -> nginx return 200; "
-          "B = wrk -> relay -> dispatcher -> same nginx return 200 (concurrency 32)")
+          f"B = wrk -> relay -> dispatcher -> same nginx return 200 (concurrency {meta.get('dest_concurrency', '?')})")
     print(f"- each relay load starts {meta.get('settle')} s after /readyz 200, except: backlog, placed to include relay's "
           "30-second housekeeping pass; prune, started at once (its pass begins at start-up)")
     print("- wrk latencies include wrk's coordinated-omission correction; the histogram rows are relay's own, uncorrected")

@@ -22,6 +22,7 @@ BUILD=${BUILD:-1}                   # 0 reuses .build/release/relay as it is
 DRAIN_DEADLINE=${DRAIN_DEADLINE:-120}
 SETTLE=${SETTLE:-2}                 # seconds between /readyz 200 and the load (relay's start-up housekeeping)
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the temporary directory (logs, databases)
+DEST_CONCURRENCY=${DEST_CONCURRENCY:-128}  # attempts in flight to the destination (see bench/README.md)
 SECRET=bench-line-channel-secret
 TOKEN=bench-admin-token
 DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
@@ -90,6 +91,7 @@ lib put "$RESULTS" meta "$(python3 -c 'import json,sys; print(json.dumps(dict(zi
   date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +changes)" \
   cpus "$(nproc)" loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" threads "$THREADS" connections "$CONNECTIONS" duration "$DURATION" settle "$SETTLE")"
 lib put "$RESULTS" meta.events "$EVENTS"
+lib put "$RESULTS" meta.dest_concurrency "$DEST_CONCURRENCY"
 lib put "$RESULTS" meta.quick "$([ "$QUICK" = 1 ] && echo true || echo false)"
 
 read -r PROXY_PORT ORIGIN_PORT INGEST_PORT ADMIN_PORT <<<"$(lib freeport 4)"
@@ -149,7 +151,7 @@ destinations:
     format: canonical
     secret: $DEST_SECRET
     timeout: 10s
-    concurrency: 32
+    concurrency: $DEST_CONCURRENCY
 routes:
   - to: [sink]
 EOF
@@ -178,8 +180,12 @@ measure_relay() {
   wait_ms=$(( at * 1000 - ( $(date +%s%N) - LAUNCHED ) / 1000000 ))
   [ "$wait_ms" -gt $(( SETTLE * 1000 )) ] || wait_ms=$(( SETTLE * 1000 ))
   sleep "$(python3 -c "print($wait_ms / 1000)")"
+  # The dispatcher's backlog once a second while the load runs: does forwarding keep pace with ingest?
+  lib sample "$ADMIN" "$TOKEN" "$backlog" "$(seconds_of "$DURATION")" >"$WORK/$section.samples" &
+  local sampler=$!
   wrk=$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$file")
   lib put "$RESULTS" "$section.wrk" "$wrk"
+  wait "$sampler" && lib put "$RESULTS" "$section.backlog_samples" "$(cat "$WORK/$section.samples")"
   log "$section: waiting (at most $DRAIN_DEADLINE s) until every accepted event is delivered"
   drain=$(lib drain "$ADMIN" "$TOKEN" "$backlog" "$DRAIN_DEADLINE")
   echo "$drain" >&2
