@@ -93,15 +93,26 @@ public final class Dispatcher: Service, Sendable {
     }
 
     /// Job gauges every few seconds; pruning of delivered jobs and finished events every half minute.
+    ///
+    /// Counting jobs reads the whole jobs index (about 0.5 s of a core with 1,000,000 jobs), so the gauges wait at
+    /// least 20 times as long as the last count took: their cost stays under 5 % of a core however large the backlog.
     private func housekeeping() async {
-        var tick = 0
+        var lastPrune: ContinuousClock.Instant?
         while !stopping.isSet {
+            let started = ContinuousClock.now
             await publishStats()
-            if tick % 6 == 0 { await prune() }
-            tick += 1
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            let counting = ContinuousClock.now - started
+            if lastPrune.map({ ContinuousClock.now - $0 >= Self.pruneInterval }) ?? true {
+                lastPrune = .now
+                await prune()
+            }
+            let pause = max(Self.statsInterval, counting * 20)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
+
+    static let statsInterval: Duration = .seconds(5)
+    static let pruneInterval: Duration = .seconds(30)
 
     func publishStats() async {
         guard let stats = try? await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) else { return }
