@@ -48,8 +48,7 @@ final class DestinationWorker: Sendable {
     /// claimed, so a slot that frees up starts its next attempt at once instead of waiting for a claim's commit.
     /// Claims run beside the attempts; a slot is held for the HTTP exchange only (see `OutcomeRecorder`).
     func run() async {
-        var ready: [DeliveryJob] = []
-        var next = 0  // index of the first unstarted job in `ready`
+        var ready: [DeliveryJob] = []  // claimed, not yet started
         var inFlight = 0
         var claiming = false
         var waiting = false
@@ -58,14 +57,13 @@ final class DestinationWorker: Sendable {
             while !stopping.isSet && !Task.isCancelled {
                 guard let destination = config.current.destination(id) else { break }
                 let concurrency = destination.concurrency
-                while inFlight < concurrency && next < ready.count {
-                    let job = ready[next]
-                    next += 1
-                    inFlight += 1
+                let starting = min(max(0, concurrency - inFlight), ready.count)
+                for job in ready.prefix(starting) {
                     group.addTask { await self.attempt(job); return .attempt }
                 }
-                if next == ready.count { ready.removeAll(keepingCapacity: true); next = 0 }
-                let queued = ready.count - next
+                ready.removeFirst(starting)
+                inFlight += starting
+                let queued = ready.count
                 // Claim when the jobs in hand run low: enough for every slot plus a reserve that outlasts a commit.
                 let reserve = max(concurrency, Self.minimumReserve)
                 if !claiming && moreDue && queued <= reserve / 2 {
@@ -95,7 +93,7 @@ final class DestinationWorker: Sendable {
                 }
             }
             // Claimed jobs that never started go back to pending now, not at the next start.
-            let unstarted = ready[next...].map(\.id)
+            let unstarted = ready.map(\.id)
             if !unstarted.isEmpty {
                 do {
                     try await store.release(jobIDs: unstarted, nowMilliseconds: Timestamp.nowMilliseconds())
