@@ -127,6 +127,7 @@ def metrics_digest(url: str) -> dict:
         "ingest_non200": sum(v for n, labels, v in samples
                              if n == "relay_ingest_requests_total" and labels.get("status") != "200"),
         "delivery_attempts": total("relay_delivery_attempts_total"),
+        "delivery_requests": total("relay_delivery_seconds_count"),
         "delivery_failures": sum(v for n, labels, v in samples
                                  if n == "relay_delivery_attempts_total" and labels.get("outcome") != "delivered"),
     }

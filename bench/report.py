@@ -42,8 +42,16 @@ def main() -> None:
     ratio = bw["rps"] / aw["rps"] if aw.get("rps") and bw.get("rps") else None
     row("A: nginx proxy -> nginx, requests/s", fmt(aw.get("rps")))
     row("A: latency p50 / p99", f"{fmt(aw.get('p50_ms'), 2)} / {fmt(aw.get('p99_ms'), 2)} ms")
+    hw, sw = r.get("h", {}).get("wrk", {}), r.get("a_stack", {}).get("wrk", {})
+    if hw or sw:
+        row("H: Hummingbird answering 200 (relay's stack, none of its work), requests/s",
+            f"{fmt(hw.get('rps'))} ({fmt(hw['rps'] / aw['rps'] if hw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        row("A': Hummingbird -> AsyncHTTPClient proxy -> nginx (A with relay's stack), requests/s",
+            f"{fmt(sw.get('rps'))} ({fmt(sw['rps'] / aw['rps'] if sw.get('rps') and aw.get('rps') else None, 3)} of A)")
     row("B: relay (verify, dedup, fsync, dispatch), requests/s", fmt(bw.get("rps")))
     row("B/A throughput ratio", fmt(ratio, 3), ">= 0.5", None if ratio is None else ratio >= 0.5)
+    if sw.get("rps") and bw.get("rps"):
+        row("B/A' (relay against its own stack as a bare proxy)", fmt(bw["rps"] / sw["rps"], 3))
     row("B: ack latency p50 (wrk)", fmt(bw.get("p50_ms"), 2, " ms"))
     row("B: ack latency p99 (wrk)", fmt(bw.get("p99_ms"), 2, " ms"), "<= 50 ms",
         None if bw.get("p99_ms") is None else bw["p99_ms"] <= 50)
@@ -77,6 +85,29 @@ def main() -> None:
     row("B: commit groups", fmt(bm.get("commits")))
     row("B: mean requests / events per commit", f"{fmt(bm.get('requests_per_commit'), 2)} / {fmt(bm.get('events_per_commit'), 2)}")
     row("B: relay start-up, empty store (launch -> /readyz 200)", fmt(b.get("startup_s"), 3, " s"))
+
+    g = r.get("b_batch")
+    if g:
+        gw, gm, gd = g.get("wrk", {}), g.get("metrics", {}), g.get("drain", {})
+        gratio = gw["rps"] / aw["rps"] if aw.get("rps") and gw.get("rps") else None
+        row(f"B-batch: relay, destination `batch: {meta.get('dest_batch')}`, `concurrency: {meta.get('batch_concurrency')}`, requests/s",
+            fmt(gw.get("rps")))
+        row("B-batch/A throughput ratio", fmt(gratio, 3), ">= 0.5", None if gratio is None else gratio >= 0.5)
+        row("B-batch: ack p50 / p99 (wrk)", f"{fmt(gw.get('p50_ms'), 2)} / {fmt(gw.get('p99_ms'), 2)} ms", "p99 <= 50 ms",
+            None if gw.get("p99_ms") is None else gw["p99_ms"] <= 50)
+        gsamples = [x for x in g.get("backlog_samples", []) if x is not None]
+        if gsamples:
+            half = gsamples[len(gsamples) // 2:]
+            growth = (half[-1] - half[0]) / (len(half) - 1) if len(half) > 1 else None
+            every = max(1, len(gsamples) // 5)
+            row("B-batch: undelivered jobs during the load (every few seconds)", " ".join(fmt(x) for x in gsamples[every - 1::every]))
+            row("B-batch: backlog growth over the second half of the load", fmt(growth, 0, " jobs/s"), "~0 (keeps pace)",
+                None if growth is None else growth <= 0.02 * gw.get("rps", 0))
+        row("B-batch: end of load -> all accepted delivered", fmt(gd.get("seconds"), 2, " s") + ("" if gd.get("complete", True) else " (INCOMPLETE)"),
+            "<= 60 s", None if not gd else gd.get("complete") and gd["seconds"] <= 60)
+        per = gm["delivery_attempts"] / gm["delivery_requests"] if gm.get("delivery_requests") else None
+        row("B-batch: delivery requests / events per request", f"{fmt(gm.get('delivery_requests'))} / {fmt(per, 1)}")
+        row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
 
     k = r.get("backlog")
     if k:
@@ -124,6 +155,8 @@ def main() -> None:
     print(f"- when: {meta.get('date')}; commit {meta.get('commit')}; {meta.get('cpus')} CPUs; load average at start {meta.get('loadavg')}")
     print(f"- load: `wrk -t{meta.get('threads')} -c{meta.get('connections')} -d{meta.get('duration')} --latency`, "
           f"one distinct signed LINE delivery event per request ({fmt(meta.get('events'))} pre-generated)")
+    print("- H and A' = relay-floor (Sources/relay-floor): relay's stack, Hummingbird in and AsyncHTTPClient out, with none of "
+          "relay's work: H answers each POST at once, A' forwards it to the nginx origin and answers after it")
     print("- A = wrk -> nginx proxy_pass (keepalive 64) -> nginx return 200; "
           f"B = wrk -> relay -> dispatcher -> same nginx return 200 (concurrency {meta.get('dest_concurrency', '?')})")
     print(f"- each relay load starts {meta.get('settle')} s after /readyz 200, except: backlog, placed to include relay's "

@@ -23,6 +23,9 @@ DRAIN_DEADLINE=${DRAIN_DEADLINE:-120}
 SETTLE=${SETTLE:-2}                 # seconds between /readyz 200 and the load (relay's start-up housekeeping)
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the temporary directory (logs, databases)
 DEST_CONCURRENCY=${DEST_CONCURRENCY:-128}  # attempts in flight to the destination (see bench/README.md)
+FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with none of relay's work)
+DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
+BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 SECRET=bench-line-channel-secret
 TOKEN=bench-admin-token
 DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
@@ -79,10 +82,12 @@ ensure_tools
 
 if [ "$BUILD" = 1 ]; then
   log "building relay (release)"
-  (cd "$ROOT" && swift build -c release --product relay)
+  (cd "$ROOT" && swift build -c release --product relay && swift build -c release --product relay-floor)
 fi
 RELAY="$ROOT/.build/release/relay"
+FLOOR_BIN="$ROOT/.build/release/relay-floor"
 [ -x "$RELAY" ] || die "$RELAY is missing (run with BUILD=1)"
+[ "$FLOOR" = 0 ] || [ -x "$FLOOR_BIN" ] || die "$FLOOR_BIN is missing (run with BUILD=1)"
 
 WORK=$(mktemp -d /tmp/relay-bench.XXXXXX)
 RESULTS="$WORK/results.json"
@@ -92,6 +97,8 @@ lib put "$RESULTS" meta "$(python3 -c 'import json,sys; print(json.dumps(dict(zi
   cpus "$(nproc)" loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" threads "$THREADS" connections "$CONNECTIONS" duration "$DURATION" settle "$SETTLE")"
 lib put "$RESULTS" meta.events "$EVENTS"
 lib put "$RESULTS" meta.dest_concurrency "$DEST_CONCURRENCY"
+lib put "$RESULTS" meta.dest_batch "$DEST_BATCH"
+lib put "$RESULTS" meta.batch_concurrency "$BATCH_CONCURRENCY"
 lib put "$RESULTS" meta.quick "$([ "$QUICK" = 1 ] && echo true || echo false)"
 
 read -r PROXY_PORT ORIGIN_PORT INGEST_PORT ADMIN_PORT <<<"$(lib freeport 4)"
@@ -129,7 +136,9 @@ run_wrk() {  # run_wrk NAME URL FILE -> $WORK/NAME.wrk; prints BENCH_JSON as JSO
 
 # --- relay instances ------------------------------------------------------------------------------------------
 RELAY_PID=""
-write_config() {  # write_config DIR
+write_config() {  # write_config DIR [CONCURRENCY [BATCH]]
+  local batch_line=""
+  [ "${3:-0}" = 0 ] || batch_line="    batch: $3"
   cat >"$1/routes.yaml" <<EOF
 listen: 127.0.0.1:$INGEST_PORT
 admin:
@@ -151,7 +160,8 @@ destinations:
     format: canonical
     secret: $DEST_SECRET
     timeout: 10s
-    concurrency: $DEST_CONCURRENCY
+    concurrency: ${2:-$DEST_CONCURRENCY}
+$batch_line
 routes:
   - to: [sink]
 EOF
@@ -200,11 +210,37 @@ measure_relay() {
 log "A: wrk -> nginx proxy -> nginx return 200"
 lib put "$RESULTS" a.wrk "$(run_wrk a "http://127.0.0.1:$PROXY_PORT/webhooks/line" "$WORK/single.tsv")"
 
+# --- H and A': relay's own stack (Hummingbird in, AsyncHTTPClient out) doing none of relay's work --------------
+# What the stack costs by itself, on the same load: H answers at once; A' forwards each body to the nginx origin and
+# answers after it (nginx's proxy in A, written with relay's stack). Relay does more than either.
+floor_load() {  # floor_load SECTION [URL]
+  local section=$1
+  "$FLOOR_BIN" "$INGEST_PORT" ${2:+"$2"} >"$WORK/$section.log" 2>&1 &
+  local pid=$!; PIDS+=("$pid")
+  for _ in $(seq 200); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$INGEST_PORT/webhooks/line" 2>/dev/null && break; sleep 0.05; done
+  lib put "$RESULTS" "$section.wrk" "$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv")"
+  stop_pid "$pid"
+}
+if [ "$FLOOR" = 1 ]; then
+  log "H: wrk -> relay-floor (Hummingbird, answers 200)"
+  floor_load h
+  log "A': wrk -> relay-floor (Hummingbird -> AsyncHTTPClient) -> nginx return 200"
+  floor_load a_stack "http://127.0.0.1:$ORIGIN_PORT/events"
+fi
+
 # --- B: relay, empty store ----------------------------------------------------------------------------------
 log "B: wrk -> relay -> dispatcher -> nginx return 200 (empty store)"
 mkdir -p "$WORK/b"; write_config "$WORK/b"
 start_relay "$WORK/b"; lib put "$RESULTS" b.startup_s "$STARTUP"
 measure_relay b "$WORK/b" "$WORK/single.tsv" 0
+
+# --- B with batching: the same load, the destination taking CloudEvents batches (`batch: DEST_BATCH`) ----------
+if [ "$DEST_BATCH" != 0 ]; then
+  log "b_batch: wrk -> relay -> dispatcher (batch $DEST_BATCH, concurrency $BATCH_CONCURRENCY) -> nginx return 200"
+  mkdir -p "$WORK/b_batch"; write_config "$WORK/b_batch" "$BATCH_CONCURRENCY" "$DEST_BATCH"
+  start_relay "$WORK/b_batch"
+  measure_relay b_batch "$WORK/b_batch" "$WORK/single.tsv" 0
+fi
 
 # populate SECTION ROWS PREFIX STATE AGE_MS NEXT_MS: a store with the schema (relay started and stopped once), then
 # ROWS events + jobs + dedup keys inserted with sqlite3 (populate.sql.in)

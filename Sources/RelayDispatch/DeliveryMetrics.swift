@@ -18,12 +18,17 @@ struct AttemptMetrics: Sendable {
         duration = Timer(label: "relay_delivery_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
     }
 
-    func record(_ state: JobOutcome.State, duration elapsed: Duration) {
+    /// One job's attempt (a batch request counts once for each job it carried).
+    func record(_ state: JobOutcome.State) {
         switch state {
         case .delivered: delivered.increment()
         case .pending: retry.increment()
         case .dead: dead.increment()
         }
+    }
+
+    /// One HTTP request's duration (a batch request is one).
+    func record(requestDuration elapsed: Duration) {
         duration.recordNanoseconds(elapsed.nanoseconds)
     }
 }

@@ -19,6 +19,8 @@ final class DestinationWorker: Sendable {
     static let pollInterval: Duration = .seconds(1)
     /// Jobs claimed ahead of free slots (at least; `concurrency` when larger): at 10,000 attempts/s, 100 cover 10 ms.
     static let minimumReserve = 100
+    /// The most jobs one claim takes (one commit's worth), however large `concurrency` times `batch` is.
+    static let maximumClaim = 2_000
 
     private let stopping: StopFlag
 
@@ -37,7 +39,7 @@ final class DestinationWorker: Sendable {
 
     /// What a child of the worker's task group finished.
     private enum Finished: Sendable {
-        case attempt
+        case attempt(jobs: Int)
         case claimed([DeliveryJob], asked: Int)
         case woken
     }
@@ -47,9 +49,12 @@ final class DestinationWorker: Sendable {
     /// The loop keeps `concurrency` attempts running and, behind them, a reserve of jobs already
     /// claimed, so a slot that frees up starts its next attempt at once instead of waiting for a claim's commit.
     /// Claims run beside the attempts; a slot is held for the HTTP exchange only (see `OutcomeRecorder`).
+    /// With `batch` set, a free slot takes up to `batch` of the jobs in hand as one request: batches fill only
+    /// while every slot is busy, so a quiet destination still gets each event at once, alone.
     func run() async {
         var ready: [DeliveryJob] = []  // claimed, not yet started
-        var inFlight = 0
+        var inFlight = 0  // attempts (requests) under way
+        var jobsInFlight = 0
         var claiming = false
         var waiting = false
         var moreDue = true  // a claim may find jobs: at start, after a full claim, after the bell
@@ -57,17 +62,20 @@ final class DestinationWorker: Sendable {
             while !stopping.isSet && !Task.isCancelled {
                 guard let destination = config.current.destination(id) else { break }
                 let concurrency = destination.concurrency
-                let starting = min(max(0, concurrency - inFlight), ready.count)
-                for job in ready.prefix(starting) {
-                    group.addTask { await self.attempt(job); return .attempt }
+                let perAttempt = destination.batch ?? 1
+                while inFlight < concurrency && !ready.isEmpty {
+                    let jobs = Array(ready.prefix(perAttempt))
+                    ready.removeFirst(jobs.count)
+                    inFlight += 1
+                    jobsInFlight += jobs.count
+                    group.addTask { await self.attempt(jobs); return .attempt(jobs: jobs.count) }
                 }
-                ready.removeFirst(starting)
-                inFlight += starting
                 let queued = ready.count
                 // Claim when the jobs in hand run low: enough for every slot plus a reserve that outlasts a commit.
-                let reserve = max(concurrency, Self.minimumReserve)
+                let capacity = concurrency * perAttempt
+                let reserve = max(capacity, Self.minimumReserve)
                 if !claiming && moreDue && queued <= reserve / 2 {
-                    let limit = concurrency + reserve - inFlight - queued
+                    let limit = min(capacity + reserve - jobsInFlight - queued, Self.maximumClaim)
                     claiming = true
                     moreDue = false
                     group.addTask { await self.claim(limit: limit) }
@@ -81,7 +89,9 @@ final class DestinationWorker: Sendable {
                     group.addTask { await self.doorbell.wait(timeout: timeout); return .woken }
                 }
                 switch await group.next() {
-                case .attempt: inFlight -= 1
+                case .attempt(let jobs):
+                    inFlight -= 1
+                    jobsInFlight -= jobs
                 case .claimed(let jobs, let asked):
                     claiming = false
                     ready.append(contentsOf: jobs)
@@ -144,31 +154,46 @@ final class DestinationWorker: Sendable {
         return ms <= 0 ? .milliseconds(1) : min(.milliseconds(ms), Self.pollInterval)
     }
 
-    /// One attempt: build, sign, send, classify, record.
-    func attempt(_ job: DeliveryJob) async {
+    /// One attempt: build, sign, send, classify, record; one request for all of `jobs` (a batch) or for the one job.
+    func attempt(_ jobs: [DeliveryJob]) async {
         let config = self.config.current
-        let attempts = job.attempts + 1
-        let started = ContinuousClock.now
-        var outcome: JobOutcome
-        if let destination = config.destination(id) {
-            let now = Timestamp.nowMilliseconds()
-            do {
-                let request = try OutboundRequest.make(for: job, to: destination, nowSeconds: now / 1000)
-                let result: Forwarder.Result
-                if let url = url(of: destination) {
-                    result = await forwarder.send(request, to: destination, url: url, nowMilliseconds: now)
-                } else {
-                    result = Forwarder.Result(error: "invalid URL")  // the config loader rejects these; a reload cannot bring one
-                }
-                outcome = Self.outcome(for: job, attempts: attempts, result: result, policy: RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter))
-            } catch {
-                outcome = JobOutcome(jobID: job.id, state: .dead, attempts: attempts, error: error.description)
+        guard let destination = config.destination(id) else {
+            // Removed by a reload while in flight: leave them pending for when it comes back.
+            let later = Timestamp.nowMilliseconds() + 60_000
+            for job in jobs {
+                finish(job, JobOutcome(jobID: job.id, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: later, error: "destination not configured"))
             }
-        } else {
-            // Removed by a reload while in flight: leave it pending for when it comes back.
-            outcome = JobOutcome(jobID: job.id, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + 60_000, error: "destination not configured")
+            return
         }
-        metrics.record(outcome.state, duration: ContinuousClock.now - started)
+        if destination.batch == nil && jobs.count > 1 {
+            // A reload turned batching off after these were grouped: one request each, as now configured.
+            for job in jobs { await attempt([job]) }
+            return
+        }
+        let started = ContinuousClock.now
+        let now = Timestamp.nowMilliseconds()
+        let result: Forwarder.Result
+        do {
+            let request = destination.batch == nil
+                ? try OutboundRequest.make(for: jobs[0], to: destination, nowSeconds: now / 1000)
+                : OutboundRequest.makeBatch(for: jobs, to: destination, nowSeconds: now / 1000)
+            if let url = url(of: destination) {
+                result = await forwarder.send(request, to: destination, url: url, nowMilliseconds: now)
+            } else {
+                result = Forwarder.Result(error: "invalid URL")  // the config loader rejects these; a reload cannot bring one
+            }
+        } catch {
+            for job in jobs { finish(job, JobOutcome(jobID: job.id, state: .dead, attempts: job.attempts + 1, error: error.description)) }
+            return
+        }
+        metrics.record(requestDuration: ContinuousClock.now - started)
+        let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
+        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy)) }
+    }
+
+    /// Counts, logs and hands over one job's outcome.
+    private func finish(_ job: DeliveryJob, _ outcome: JobOutcome) {
+        metrics.record(outcome.state)
         if outcome.state == .pending {
             let at = outcome.nextAttemptAtMilliseconds
             retryHint.withLock { $0 = min($0 ?? at, at) }
@@ -177,7 +202,7 @@ final class DestinationWorker: Sendable {
         // Built only when a line will be written: a delivery at the default level logs nothing.
         func metadata() -> Logger.Metadata {
             [
-                "event.id": .string(job.eventID), "source.id": .string(job.sourceID), "attempt": .stringConvertible(attempts),
+                "event.id": .string(job.eventID), "source.id": .string(job.sourceID), "attempt": .stringConvertible(outcome.attempts),
                 "status": .string(outcome.status.map(String.init) ?? "-"), "error": .string(outcome.error ?? ""),
             ]
         }

@@ -1,3 +1,4 @@
+import Crypto
 import RelayCore
 import RelayStore
 
@@ -39,6 +40,42 @@ public struct OutboundRequest: Sendable, Equatable {
         }
         headers.append(contentsOf: destination.headers)
         return OutboundRequest(body: body, headers: headers)
+    }
+
+    /// Builds one request for `jobs` to a destination with `batch` set: a CloudEvents batch (a JSON array of the
+    /// canonical events, in order), Standard Webhooks headers over the whole body.
+    public static func makeBatch(for jobs: [DeliveryJob], to destination: DestinationConfig, nowSeconds: Int64) -> OutboundRequest {
+        var body: [UInt8] = []
+        body.reserveCapacity(jobs.reduce(2) { $0 + $1.canonical.count + 1 })
+        body.append(UInt8(ascii: "["))
+        for (index, job) in jobs.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: job.canonical)
+        }
+        body.append(UInt8(ascii: "]"))
+        let id = batchID(jobs.map(\.eventID))
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", CanonicalEvent.batchContentType), ("webhook-id", id), ("webhook-timestamp", String(nowSeconds)),
+        ]
+        if let key = destination.signer {
+            headers.append(("webhook-signature", StandardWebhooks.signature(key: key, id: id, timestamp: nowSeconds, body: body)))
+        }
+        headers.append(contentsOf: destination.headers)
+        return OutboundRequest(body: body, headers: headers)
+    }
+
+    /// The `webhook-id` of a batch: the same events in the same order always get the same id (a retry of the whole
+    /// batch is recognisable as one), a different set another. The receiver deduplicates by each event's `id`.
+    static func batchID(_ eventIDs: [String]) -> String {
+        var hash = SHA256()
+        for id in eventIDs {
+            hash.update(data: Array(id.utf8))
+            hash.update(data: [0])
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        var id = Array("batch_".utf8)
+        for byte in hash.finalize().prefix(16) { id += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
+        return String(decoding: id, as: UTF8.self)
     }
 
     /// The provider-format body from the canonical event, for a job whose passthrough body was not stored

@@ -86,9 +86,17 @@ struct ConfigTests {
         #expect(crm.format == .canonical)
         #expect(crm.timeout == .seconds(10))
         #expect(crm.concurrency == 8)
+        #expect(crm.batch == nil)
         #expect(crm.secret == nil)
         #expect(crm.headers.isEmpty)
         #expect(config.routes[0].from == nil && config.routes[0].types == nil)
+    }
+
+    @Test func batchIsReadAndShownInTheSummary() throws {
+        let config = try ConfigLoader.parse(yaml: Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    batch: 100"), environment: [:])
+        let crm = try #require(config.destination("crm"))
+        #expect(crm.batch == 100)
+        #expect(crm.description == "crm -> http://crm/x (canonical, batches of up to 100, unsigned)")
     }
 
     @Test func unsetVariableIsAnErrorNamingIt() {

@@ -4,7 +4,7 @@ import Yams
 /// Decoding of the `destinations` section.
 extension ConfigDecoder {
     private static let destinationKeys = [
-        "url", "format", "secret", "headers", "timeout", "concurrency", "retry", "line_channel_secret",
+        "url", "format", "secret", "headers", "timeout", "concurrency", "retry", "line_channel_secret", "batch",
     ]
     /// Headers relay sets itself (framing, signing); letting config override them would break deliveries.
     static let reservedHeaders: Set<String> = [
@@ -75,7 +75,14 @@ extension ConfigDecoder {
                 ?? destination.timeout
         }
         if let node = fields.value("concurrency") {
-            destination.concurrency = concurrency(node, path: fields.path("concurrency")) ?? destination.concurrency
+            destination.concurrency = integer(node, path: fields.path("concurrency"), in: 1...1024) ?? destination.concurrency
+        }
+        if let node = fields.value("batch") {
+            destination.batch = integer(node, path: fields.path("batch"), in: 1...DestinationConfig.maxBatch)
+            if destination.format == .passthrough {
+                error(fields.path("batch"), fields.keyLine("batch"),
+                      "batch applies to canonical destinations only (a passthrough body is the provider's own, one per request)")
+            }
         }
         if let node = fields.value("retry") {
             destination.retry = retrySchedule(node, path: fields.path("retry"))
@@ -156,11 +163,11 @@ extension ConfigDecoder {
         return result
     }
 
-    private mutating func concurrency(_ node: Node, path: String) -> Int? {
+    private mutating func integer(_ node: Node, path: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, path: path) else { return nil }
         guard text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text),
-              (1...1024).contains(value) else {
-            error(path, node.mark?.line, "must be an integer from 1 to 1024, found \(Self.quoted(text))")
+              range.contains(value) else {
+            error(path, node.mark?.line, "must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.quoted(text))")
             return nil
         }
         return value

@@ -24,17 +24,22 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     public var concurrency: Int
     /// Per-destination retry schedule; nil means the top-level `retry`.
     public var retry: [Duration]?
+    /// `batch`: canonical events go out as CloudEvents batches (a JSON array) of up to this many events per request;
+    /// nil sends one event per request (structured mode).
+    public var batch: Int?
 
     /// Default per-attempt timeout.
     public static let defaultTimeout: Duration = .seconds(10)
     /// Default number of deliveries in flight.
     public static let defaultConcurrency = 8
+    /// The largest `batch`.
+    public static let maxBatch = 1_000
 
     /// Creates a destination.
     public init(id: String, url: String, format: OutputFormat = .canonical, secret: String? = nil,
                 signingKey: [UInt8]? = nil, lineChannelSecret: String? = nil,
                 headers: [(name: String, value: String)] = [], timeout: Duration = Self.defaultTimeout,
-                concurrency: Int = Self.defaultConcurrency, retry: [Duration]? = nil) {
+                concurrency: Int = Self.defaultConcurrency, retry: [Duration]? = nil, batch: Int? = nil) {
         self.id = id
         self.url = url
         self.format = format
@@ -47,6 +52,7 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         self.timeout = timeout
         self.concurrency = concurrency
         self.retry = retry
+        self.batch = batch
     }
 
     /// The URL with any `user:password@` replaced by `***@`, safe to print.
@@ -59,10 +65,12 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
 
     /// `id -> url (format, signed|unsigned)`; never shows secrets or header values.
     public var description: String {
+        var signing: [String] = []
+        if secret != nil { signing.append("signed") }
+        if format == .passthrough, lineChannelSecret != nil { signing.append("LINE re-signed") }
         var traits = [format.rawValue]
-        if secret != nil { traits.append("signed") }
-        if format == .passthrough, lineChannelSecret != nil { traits.append("LINE re-signed") }
-        if traits.count == 1 { traits.append("unsigned") }
+        if let batch { traits.append("batches of up to \(batch)") }
+        traits += signing.isEmpty ? ["unsigned"] : signing
         return "\(id) -> \(redactedURL) (\(traits.joined(separator: ", ")))"
     }
 }

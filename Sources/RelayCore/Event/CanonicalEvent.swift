@@ -28,6 +28,8 @@ public struct CanonicalEvent: Sendable {
 
     /// The content type of a canonical event body.
     public static let contentType = "application/cloudevents+json"
+    /// The content type of a batch of canonical events (a JSON array of them, CloudEvents' batched mode).
+    public static let batchContentType = "application/cloudevents-batch+json"
 
     /// The event as a JSON value, members in CloudEvents order.
     public var json: JSONValue {
