@@ -45,6 +45,19 @@ enum SQLiteSchema {
                 CREATE INDEX jobs_event ON jobs (event_row);
                 """)
         }
+        migrator.registerMigration("v2-partial-job-indexes") { db in
+            // A job changes state twice (pending -> in_flight -> delivered). Indexes holding every job under its state
+            // and update time cost two deletes and two inserts per change; partial indexes hold a job only while it
+            // is in their state, so a change is one delete and one insert, into small trees that stay in cache.
+            try db.execute(sql: """
+                DROP INDEX jobs_due;
+                DROP INDEX jobs_state;
+                CREATE INDEX jobs_pending ON jobs (destination, next_attempt_at) WHERE state = 'pending';
+                CREATE INDEX jobs_in_flight ON jobs (destination) WHERE state = 'in_flight';
+                CREATE INDEX jobs_delivered ON jobs (updated_at, destination) WHERE state = 'delivered';
+                CREATE INDEX jobs_dead ON jobs (updated_at, destination) WHERE state = 'dead';
+                """)
+        }
         return migrator
     }
 }

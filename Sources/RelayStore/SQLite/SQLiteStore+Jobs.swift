@@ -17,18 +17,21 @@ extension SQLiteStore {
             ORDER BY j.next_attempt_at, j.id LIMIT ?
             """), arguments: [destination, now, limit])
         guard !rows.isEmpty else { return [] }
+        // Columns by position (in the SELECT's order): a lookup by name folds its case on every access.
         let jobs = rows.map { row -> DeliveryJob in
-            let canonical: Data = row["canonical"]
-            let passthrough: Data? = row["passthrough"]
+            let canonical: Data = row[6]
+            let passthrough: Data? = row[7]
             return DeliveryJob(
-                id: row["id"], destination: destination, attempts: row["attempts"], eventID: row["event_id"],
-                sourceID: row["source_id"], provider: ProviderKind(rawValue: row["provider"]) ?? .line,
-                type: row["type"], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
+                id: row[0], destination: destination, attempts: row[1], eventID: row[2],
+                sourceID: row[3], provider: ProviderKind(rawValue: row[4]) ?? .line,
+                type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
         }
-        let update = try db.cachedStatement(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id = ?")
-        for job in jobs { try update.execute(arguments: [now, job.id]) }
+        try db.execute(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id IN (\(idList(jobs.map(\.id))))", arguments: [now])
         return jobs
     }
+
+    /// Job ids (integers read from the store) as an SQL list: one statement for a whole claim or group of outcomes.
+    static func idList(_ ids: [Int64]) -> String { ids.map(String.init).joined(separator: ",") }
 
     public func nextDue(destination: String) async throws(StoreError) -> Int64? {
         try await read { db in
@@ -44,16 +47,38 @@ extension SQLiteStore {
     }
 
     static func complete(_ outcomes: [JobOutcome], now: Int64, _ db: Database) throws {
+        // Deliveries are most outcomes and alike (same attempt count and status): one statement per kind.
+        var delivered: [DeliveredKind: [Int64]] = [:]
+        var others: [JobOutcome] = []
+        for o in outcomes {
+            if o.state == .delivered && o.error == nil && o.response == nil && o.nextAttemptAtMilliseconds == 0 {
+                delivered[DeliveredKind(attempts: o.attempts, status: o.status), default: []].append(o.jobID)
+            } else {
+                others.append(o)
+            }
+        }
+        for (kind, ids) in delivered {
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'delivered', attempts = ?, next_attempt_at = 0, last_status = ?, last_error = NULL,
+                    last_response = NULL, updated_at = ?
+                WHERE id IN (\(idList(ids))) AND state = 'in_flight'
+                """, arguments: [kind.attempts, kind.status, now])
+        }
         let statement = try db.cachedStatement(sql: """
             UPDATE jobs SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
                 last_response = ?, updated_at = ?
             WHERE id = ? AND state = 'in_flight'
             """)
-        for o in outcomes {
+        for o in others {
             try statement.execute(arguments: [
                 o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID,
             ])
         }
+    }
+
+    private struct DeliveredKind: Hashable {
+        var attempts: Int
+        var status: Int?
     }
 
     public func release(jobIDs: [Int64], nowMilliseconds now: Int64) async throws(StoreError) {
@@ -74,7 +99,11 @@ extension SQLiteStore {
     public func stats(nowMilliseconds now: Int64) async throws(StoreError) -> StoreStats {
         try await read { db in
             var byDestination: [String: DestinationStats] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT destination, state, COUNT(*) AS n FROM jobs GROUP BY destination, state") {
+            // One count per state, each from that state's partial index (no visit to jobs in other states).
+            let counts = ["pending", "in_flight", "dead", "delivered"].map {
+                "SELECT destination, '\($0)' AS state, COUNT(*) AS n FROM jobs WHERE state = '\($0)' GROUP BY destination"
+            }.joined(separator: " UNION ALL ")
+            for row in try Row.fetchAll(db, sql: counts) {
                 let name: String = row["destination"]
                 var stats = byDestination[name] ?? DestinationStats(destination: name)
                 let n: Int = row["n"]
