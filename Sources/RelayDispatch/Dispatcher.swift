@@ -41,7 +41,7 @@ public final class Dispatcher: Service, Sendable {
             logger.error("requeueing in-flight jobs failed", metadata: ["error": .string(error.message)])
         }
         let outcomes = self.outcomes
-        let writer = Task { await outcomes.run { self.wake() } }
+        let writer = Task(executorPreference: EventLoopTaskExecutor.shared) { await outcomes.run { self.wake() } }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.supervise() }
@@ -87,7 +87,8 @@ public final class Dispatcher: Service, Sendable {
             for id in wanted where running[id] == nil || running[id]!.task.isCancelled {
                 let worker = DestinationWorker(
                     id: id, config: config, store: store, forwarder: forwarder, outcomes: outcomes, stopping: stopping, logger: logger)
-                running[id] = (worker, Task { await worker.run() })
+                // Unstructured tasks inherit no executor preference: given here, the worker and its attempts keep it.
+                running[id] = (worker, Task(executorPreference: EventLoopTaskExecutor.shared) { await worker.run() })
             }
         }
     }

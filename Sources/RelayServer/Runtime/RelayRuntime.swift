@@ -61,7 +61,8 @@ public struct RelayRuntime {
             "store": .string(path),
         ])
         do {
-            try await group.run()
+            // Every task the services start (a connection, a worker, an attempt) inherits the preference.
+            try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
         } catch {
             await store.close()
             throw error
