@@ -93,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "relay-floor",
             dependencies: [
+                "RelayDispatch",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,9 +3,11 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOPosix
+import RelayDispatch
 
-// The benchmark's stack floor (bench/run.sh): relay's own stack, Hummingbird in and AsyncHTTPClient out, on the same
-// Swift Concurrency set-up as relay, doing none of relay's work (no verification, no store, no dispatcher).
+// The benchmark's stack floor (bench/run.sh): relay's own stack, Hummingbird in and AsyncHTTPClient out, on relay's
+// Swift Concurrency set-up (NIO's takeover and `EventLoopTaskExecutor`), doing none of relay's work (no verification,
+// no store, no dispatcher).
 //   relay-floor PORT       answers every POST at once with relay's 200 body ("H" in the results)
 //   relay-floor PORT URL   forwards each POST body to URL and answers once URL has ("A'": nginx's proxy in A, in Swift)
 // It listens on 127.0.0.1 only and runs until SIGTERM or SIGINT.
@@ -32,5 +34,5 @@ router.post("/webhooks/{source}") { request, _ -> Response in
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ack))
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "relay-floor"))
-try await app.runService()
+try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await app.runService() }
 try await client.shutdown()
