@@ -139,17 +139,17 @@ def main() -> None:
     if m:
         mw, mm = m.get("wrk", {}), m.get("metrics", {})
         per = m.get("events_per_request", 10)
-        row(f"batch ({per} events/request): requests/s / events/s",
+        row(f"multi ({per} events per webhook request): requests/s / events/s",
             f"{fmt(mw.get('rps'))} / {fmt(mw.get('rps', 0) * per)}")
-        row("batch: ack p50 / p99 (wrk)", f"{fmt(mw.get('p50_ms'), 2)} / {fmt(mw.get('p99_ms'), 2)} ms")
-        row("batch: non-2xx / repeats", f"{fmt(mw.get('non2xx'))} / {fmt(mw.get('repeats'))}", "0",
+        row("multi: ack p50 / p99 (wrk)", f"{fmt(mw.get('p50_ms'), 2)} / {fmt(mw.get('p99_ms'), 2)} ms")
+        row("multi: non-2xx / repeats", f"{fmt(mw.get('non2xx'))} / {fmt(mw.get('repeats'))}", "0",
             None if not mw else mw.get("non2xx", 0) + mw.get("repeats", 0) == 0)
-        row("batch: mean requests / events per commit", f"{fmt(mm.get('requests_per_commit'), 2)} / {fmt(mm.get('events_per_commit'), 2)}")
+        row("multi: mean requests / events per commit", f"{fmt(mm.get('requests_per_commit'), 2)} / {fmt(mm.get('events_per_commit'), 2)}")
         md = m.get("drain", {})
-        row("batch: end of load -> all delivered", fmt(md.get("seconds"), 2, " s") + ("" if md.get("complete", True) else " (INCOMPLETE)"))
-        row("batch: relay peak RSS", fmt(m.get("rss", {}).get("peak_mib"), 1, " MiB"))
+        row("multi: end of load -> all delivered", fmt(md.get("seconds"), 2, " s") + ("" if md.get("complete", True) else " (INCOMPLETE)"))
+        row("multi: relay peak RSS", fmt(m.get("rss", {}).get("peak_mib"), 1, " MiB"))
     elif r.get("skipped_batch"):
-        row("batch section", "skipped")
+        row("multi section", "skipped")
 
     print(f"# relay benchmark ({'QUICK smoke run' if meta.get('quick') else 'full run'})\n")
     print(f"- when: {meta.get('date')}; commit {meta.get('commit')}; {meta.get('cpus')} CPUs; load average at start {meta.get('loadavg')}")

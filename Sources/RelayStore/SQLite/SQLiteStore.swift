@@ -16,6 +16,18 @@ public final class SQLiteStore: Store {
     /// Where the scan for events left without any job (no route matched) resumes.
     let orphanCursor = Mutex<Int64>(0)
     private let writerTask: Task<Void, Never>
+    /// A second connection that copies committed WAL pages into the database file, beside the writer.
+    ///
+    /// Left to the writer alone, a checkpoint runs inside whichever commit crosses the WAL's size limit, and that
+    /// commit's requests wait for it: after a long read (counting a million jobs) kept the WAL from being reused, it
+    /// copied thousands of pages and held one group's acks for 0.25-0.5 s. A passive checkpoint on its own connection
+    /// never takes the write lock, so commits go on while it copies and fsyncs the database file.
+    private let checkpointer: DatabaseQueue?
+    private let checkpointTask: Task<Void, Never>?
+    /// How often the checkpointer runs; a run with nothing to copy costs a read of the WAL index.
+    static let checkpointInterval: Duration = .milliseconds(100)
+    /// The WAL size (pages of 4 KiB) past which the writer checkpoints after a commit (SQLite's default is 1,000).
+    static let writerCheckpointPages = 8_192
     /// Sizes of the commit groups so far (requests, events), for the benchmark and metrics.
     public let groupStats = CommitGroupStats()
 
@@ -37,11 +49,20 @@ public final class SQLiteStore: Store {
                     // The writer keeps the pages it just wrote (recent events, their jobs, the indexes' right edges)
                     // for the dispatcher's claims and outcomes; the WAL is read with a pread per page otherwise.
                     try db.execute(sql: "PRAGMA cache_size = -32768")
+                    // `checkpointer` copies pages in the background; the writer checkpoints only past this many WAL
+                    // pages, finding them nearly all copied, to reset the WAL (a reset needs a checkpoint with no
+                    // commit in between, which only the writer can count on).
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.writerCheckpointPages)")
                 }
             }
             pool = try DatabasePool(path: path, configuration: config)
             if !readOnly {
                 try SQLiteSchema.migrator.migrate(pool)
+                var checkpointing = Configuration()
+                checkpointing.busyMode = .timeout(5)
+                checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
+            } else {
+                checkpointer = nil
             }
         } catch {
             throw StoreError("cannot open the store at \(path): \(SQLiteStore.describe(error))")
@@ -65,6 +86,25 @@ public final class SQLiteStore: Store {
                     return results
                 }
             }, onGroup: { operations in stats.record(operations) })
+        }
+        let log = logger
+        checkpointTask = checkpointer.map { checkpointer in
+            Task {
+                var failing = false
+                while true {
+                    do { try await Task.sleep(for: Self.checkpointInterval) } catch { return }  // closing
+                    do {
+                        try await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                        failing = false
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                        continue  // the writer is checkpointing now: nothing to do this round
+                    } catch {
+                        // Pages stay in the WAL meanwhile (nothing is lost); said once per run of failures.
+                        if !failing { log.warning("WAL checkpoint failed; retrying", metadata: ["error": .string(SQLiteStore.describe(error))]) }
+                        failing = true
+                    }
+                }
+            }
         }
     }
 
@@ -146,6 +186,9 @@ public final class SQLiteStore: Store {
     public func close() async {
         committer.close()
         await writerTask.value
+        checkpointTask?.cancel()
+        await checkpointTask?.value
+        try? checkpointer?.close()
         try? pool.close()
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import RelayDispatch
+import Synchronization
+import Testing
+
+/// Tasks preferring `EventLoopTaskExecutor.shared` run on NIO's singleton loops, stay there across awaits, and the
+/// preference reaches child tasks.
+@Suite struct EventLoopTaskExecutorBehaviour {
+    /// Whether this thread is one of the singleton group's loops.
+    static func onSingletonLoop() -> Bool {
+        guard let current = MultiThreadedEventLoopGroup.currentEventLoop else { return false }
+        return MultiThreadedEventLoopGroup.singleton.makeIterator().contains { $0 === current }
+    }
+
+    static func nonisolatedStep(_ n: Int) async -> Bool {
+        await Task.yield()
+        return onSingletonLoop() && n >= 0
+    }
+
+    @Test func preferringTasksRunOnTheLoopsThroughAwaitsAndChildTasks() async {
+        let results = await Task(executorPreference: EventLoopTaskExecutor.shared) { () -> [Bool] in
+            var seen = [Self.onSingletonLoop()]
+            for n in 0..<20 { seen.append(await Self.nonisolatedStep(n)) }
+            let children = await withTaskGroup(of: Bool.self) { group in
+                for n in 0..<200 { group.addTask { await Self.nonisolatedStep(n) } }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            return seen + children
+        }.value
+        #expect(results.count == 221)
+        #expect(results.allSatisfy { $0 }, "\(results.filter { !$0 }.count) steps ran off the event loops")
+    }
+
+    @Test func continuationsResumedFromOtherThreadsComeBackToALoop() async {
+        let resumed = await Task(executorPreference: EventLoopTaskExecutor.shared) { () -> Bool in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread { continuation.resume() }.start()
+            }
+            return Self.onSingletonLoop()
+        }.value
+        #expect(resumed)
+    }
+}
