@@ -29,6 +29,19 @@ def tail_rows(row, name, w, metrics):
         None if not w else w.get("non2xx", 0) + w.get("timeouts", 0) == 0)
 
 
+def pace_rows(row, name, section, w):
+    """The undelivered jobs sampled during a load, and their growth over its second half (near 0: keeps pace)."""
+    samples = [x for x in section.get("backlog_samples", []) if x is not None]
+    if not samples:
+        return
+    half = samples[len(samples) // 2:]
+    growth = (half[-1] - half[0]) / (len(half) - 1) if len(half) > 1 else None
+    every = max(1, len(samples) // 5)
+    row(f"{name}: undelivered jobs during the load (every few seconds)", " ".join(fmt(x) for x in samples[every - 1::every]))
+    row(f"{name}: backlog growth over the second half of the load", fmt(growth, 0, " jobs/s"), "~0 (keeps pace)",
+        None if growth is None else growth <= 0.02 * w.get("rps", 0))
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         r = json.load(f)
@@ -70,14 +83,7 @@ def main() -> None:
     bd = b.get("drain", {})
     row("B: end of load -> all accepted delivered", fmt(bd.get("seconds"), 2, " s") + ("" if bd.get("complete", True) else " (INCOMPLETE)"),
         "<= 60 s", None if not bd else bd.get("complete") and bd["seconds"] <= 60)
-    samples = [x for x in b.get("backlog_samples", []) if x is not None]
-    if samples:
-        half = samples[len(samples) // 2:]
-        growth = (half[-1] - half[0]) / (len(half) - 1) if len(half) > 1 else None
-        every = max(1, len(samples) // 5)
-        row("B: undelivered jobs during the load (every few seconds)", " ".join(fmt(x) for x in samples[every - 1::every]))
-        row("B: backlog growth over the second half of the load", fmt(growth, 0, " jobs/s"), "~0 (keeps pace)",
-            None if growth is None else growth <= 0.02 * bw.get("rps", 0))
+    pace_rows(row, "B", b, bw)
     row("B: delivered / accepted / dead", f"{fmt(bd.get('delivered'))} / {fmt(bd.get('accepted'))} / {fmt(bd.get('dead'))}")
     row("B: delivery attempts that failed", fmt(bm.get("delivery_failures")))
     peak = b.get("rss", {}).get("peak_mib")
@@ -95,14 +101,7 @@ def main() -> None:
         row("B-batch/A throughput ratio", fmt(gratio, 3), ">= 0.5", None if gratio is None else gratio >= 0.5)
         row("B-batch: ack p50 / p99 (wrk)", f"{fmt(gw.get('p50_ms'), 2)} / {fmt(gw.get('p99_ms'), 2)} ms", "p99 <= 50 ms",
             None if gw.get("p99_ms") is None else gw["p99_ms"] <= 50)
-        gsamples = [x for x in g.get("backlog_samples", []) if x is not None]
-        if gsamples:
-            half = gsamples[len(gsamples) // 2:]
-            growth = (half[-1] - half[0]) / (len(half) - 1) if len(half) > 1 else None
-            every = max(1, len(gsamples) // 5)
-            row("B-batch: undelivered jobs during the load (every few seconds)", " ".join(fmt(x) for x in gsamples[every - 1::every]))
-            row("B-batch: backlog growth over the second half of the load", fmt(growth, 0, " jobs/s"), "~0 (keeps pace)",
-                None if growth is None else growth <= 0.02 * gw.get("rps", 0))
+        pace_rows(row, "B-batch", g, gw)
         row("B-batch: end of load -> all accepted delivered", fmt(gd.get("seconds"), 2, " s") + ("" if gd.get("complete", True) else " (INCOMPLETE)"),
             "<= 60 s", None if not gd else gd.get("complete") and gd["seconds"] <= 60)
         per = gm["delivery_attempts"] / gm["delivery_requests"] if gm.get("delivery_requests") else None
