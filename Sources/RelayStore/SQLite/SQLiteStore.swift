@@ -96,6 +96,8 @@ public final class SQLiteStore: Store {
                     do {
                         try await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
                         failing = false
+                    } catch is CancellationError {
+                        return  // closing
                     } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                         continue  // the writer is checkpointing now: nothing to do this round
                     } catch {
