@@ -95,8 +95,9 @@ public final class Dispatcher: Service, Sendable {
 
     /// Job gauges every few seconds; pruning of delivered jobs and finished events every half minute.
     ///
-    /// Counting jobs reads the whole jobs index (about 0.5 s of a core with 1,000,000 jobs), so the gauges wait at
-    /// least 20 times as long as the last count took: their cost stays under 5 % of a core however large the backlog.
+    /// Counting reads every job's entry in its state's index and every dedup key (about 0.1 s with 1,000,000 pending
+    /// jobs; the events are not counted here), so the gauges wait at least 20 times as long as the last count took:
+    /// their cost stays under 5 % of a core however large the backlog.
     private func housekeeping() async {
         var lastPrune: ContinuousClock.Instant?
         while !stopping.isSet {
@@ -116,7 +117,7 @@ public final class Dispatcher: Service, Sendable {
     static let pruneInterval: Duration = .seconds(30)
 
     func publishStats() async {
-        guard let stats = try? await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) else { return }
+        guard let stats = try? await store.stats(nowMilliseconds: Timestamp.nowMilliseconds(), countingEvents: false) else { return }
         var seen = Set<String>()
         for d in stats.destinations {
             seen.insert(d.destination)

@@ -25,8 +25,9 @@ public protocol Store: Sendable {
     func release(jobIDs: [Int64], nowMilliseconds: Int64) async throws(StoreError)
     /// Puts jobs left in flight (by a crash or a stop) back to pending, due now; returns how many.
     func requeueInFlight(nowMilliseconds: Int64) async throws(StoreError) -> Int
-    /// Per-destination counts and the dedup keys held.
-    func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats
+    /// Per-destination counts and the dedup keys held; the events stored too when `countingEvents` (a scan of every
+    /// event: the metric gauges, taken every few seconds, leave it out and get 0).
+    func stats(nowMilliseconds: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats
     /// Dead letters, oldest first.
     func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter]
     /// Moves dead letters (all, or these ids; optionally of one destination) back to pending with a fresh schedule.
@@ -72,4 +73,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+extension Store {
+    /// Every count, events stored included (`relay stats`, `/admin/stats`).
+    public func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats {
+        try await stats(nowMilliseconds: nowMilliseconds, countingEvents: true)
+    }
 }

@@ -37,6 +37,19 @@ struct StoreWriteTests {
         await store.close()
     }
 
+    @Test func gaugeStatsLeaveOutOnlyTheEventCount() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteStore(path: dir.databasePath)
+        _ = try await store.ingest(Sample.request("a", "b", "c"))
+        let full = try await store.stats(nowMilliseconds: Sample.now)
+        let gauges = try await store.stats(nowMilliseconds: Sample.now, countingEvents: false)
+        #expect(full.events == 3 && gauges.events == 0)
+        #expect(full.destinations == gauges.destinations && full.dedupKeys == gauges.dedupKeys && gauges.dedupKeys == 3)
+        #expect(gauges.pending("crm") == 3 && gauges.pending("bot") == 3)
+        await store.close()
+    }
+
     @Test func committedPagesReachTheDatabaseFileWhileTheStoreRuns() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

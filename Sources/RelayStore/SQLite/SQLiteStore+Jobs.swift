@@ -96,7 +96,7 @@ extension SQLiteStore {
         }
     }
 
-    public func stats(nowMilliseconds now: Int64) async throws(StoreError) -> StoreStats {
+    public func stats(nowMilliseconds now: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats {
         try await read { db in
             var byDestination: [String: DestinationStats] = [:]
             // One count per state, each from that state's partial index (no visit to jobs in other states).
@@ -126,7 +126,8 @@ extension SQLiteStore {
                 }
             }
             let dedupKeys = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dedup_keys") ?? 0
-            let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+            // Events have no index to count from: this reads every event (0.26 s for 1,400,000 of them).
+            let events = countingEvents ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 : 0
             return StoreStats(destinations: byDestination.values.sorted { $0.destination < $1.destination }, dedupKeys: dedupKeys, events: events)
         }
     }
