@@ -52,8 +52,13 @@ extension DeliveryEngine {
             #expect(await eventually(timeout: .seconds(1)) { stuckHits() >= 1 })
             let stuck = try await engine.stats("stuck")
             #expect(stuck.inFlight >= 1 && stuck.delivered == 0, "stuck: \(stuck)")
+            // Outcomes are committed a moment after their responses arrive (see `OutcomeRecorder`).
+            let recorded = await eventually(timeout: .seconds(2)) {
+                guard let ok = try? await engine.stats("healthy") else { return false }
+                return ok.delivered == count && ok.pending == 0 && ok.inFlight == 0
+            }
             let ok = try await engine.stats("healthy")
-            #expect(ok.delivered == count && ok.pending == 0 && ok.inFlight == 0)
+            #expect(recorded, "healthy: \(ok)")
         }
 
         @Test func stuckDestinationOnAnotherHostDoesNotDelayTheHealthyOne() async throws {
