@@ -17,7 +17,8 @@ final class DestinationWorker: Sendable {
     private let metrics: AttemptMetrics
     /// The slow poll: picks up jobs made due by retries, replays or another process.
     static let pollInterval: Duration = .seconds(1)
-    /// Jobs claimed ahead of free slots (at least; `concurrency` when larger): at 10,000 attempts/s, 100 cover 10 ms.
+    /// Jobs claimed ahead of free slots (at least; `concurrency` × `batch` when larger): at 10,000 attempts/s, 100 cover
+    /// 10 ms.
     static let minimumReserve = 100
     /// The most jobs one claim takes (one commit's worth), however large `concurrency` times `batch` is.
     static let maximumClaim = 2_000

@@ -18,12 +18,7 @@ public struct OutboundRequest: Sendable, Equatable {
         switch destination.format {
         case .canonical:
             body = job.canonical
-            headers.append(("Content-Type", CanonicalEvent.contentType))
-            headers.append(("webhook-id", job.eventID))
-            headers.append(("webhook-timestamp", String(nowSeconds)))
-            if let key = destination.signer {
-                headers.append(("webhook-signature", StandardWebhooks.signature(key: key, id: job.eventID, timestamp: nowSeconds, body: body)))
-            }
+            headers = standardWebhooksHeaders(CanonicalEvent.contentType, id: job.eventID, body: body, destination: destination, nowSeconds: nowSeconds)
         case .passthrough:
             if let stored = job.passthrough {
                 body = stored
@@ -53,15 +48,23 @@ public struct OutboundRequest: Sendable, Equatable {
             body.append(contentsOf: job.canonical)
         }
         body.append(UInt8(ascii: "]"))
-        let id = batchID(jobs.map(\.eventID))
+        var headers = standardWebhooksHeaders(
+            CanonicalEvent.batchContentType, id: batchID(jobs.map(\.eventID)), body: body, destination: destination, nowSeconds: nowSeconds)
+        headers.append(contentsOf: destination.headers)
+        return OutboundRequest(body: body, headers: headers)
+    }
+
+    /// `Content-Type`, `webhook-id`, `webhook-timestamp` and, with a `secret`, `webhook-signature` over `body`.
+    static func standardWebhooksHeaders(
+        _ contentType: String, id: String, body: [UInt8], destination: DestinationConfig, nowSeconds: Int64
+    ) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
-            ("Content-Type", CanonicalEvent.batchContentType), ("webhook-id", id), ("webhook-timestamp", String(nowSeconds)),
+            ("Content-Type", contentType), ("webhook-id", id), ("webhook-timestamp", String(nowSeconds)),
         ]
         if let key = destination.signer {
             headers.append(("webhook-signature", StandardWebhooks.signature(key: key, id: id, timestamp: nowSeconds, body: body)))
         }
-        headers.append(contentsOf: destination.headers)
-        return OutboundRequest(body: body, headers: headers)
+        return headers
     }
 
     /// The `webhook-id` of a batch: the same events in the same order always get the same id (a retry of the whole

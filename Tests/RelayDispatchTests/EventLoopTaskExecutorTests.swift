@@ -14,17 +14,17 @@ import Testing
         return MultiThreadedEventLoopGroup.singleton.makeIterator().contains { $0 === current }
     }
 
-    static func nonisolatedStep(_ n: Int) async -> Bool {
+    static func nonisolatedStep() async -> Bool {
         await Task.yield()
-        return onSingletonLoop() && n >= 0
+        return onSingletonLoop()
     }
 
     @Test func preferringTasksRunOnTheLoopsThroughAwaitsAndChildTasks() async {
         let results = await Task(executorPreference: EventLoopTaskExecutor.shared) { () -> [Bool] in
             var seen = [Self.onSingletonLoop()]
-            for n in 0..<20 { seen.append(await Self.nonisolatedStep(n)) }
+            for _ in 0..<20 { seen.append(await Self.nonisolatedStep()) }
             let children = await withTaskGroup(of: Bool.self) { group in
-                for n in 0..<200 { group.addTask { await Self.nonisolatedStep(n) } }
+                for _ in 0..<200 { group.addTask { await Self.nonisolatedStep() } }
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             return seen + children

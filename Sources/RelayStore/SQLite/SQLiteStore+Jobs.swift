@@ -99,11 +99,7 @@ extension SQLiteStore {
     public func stats(nowMilliseconds now: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats {
         try await read { db in
             var byDestination: [String: DestinationStats] = [:]
-            // One count per state, each from that state's partial index (no visit to jobs in other states).
-            let counts = ["pending", "in_flight", "dead", "delivered"].map {
-                "SELECT destination, '\($0)' AS state, COUNT(*) AS n FROM jobs WHERE state = '\($0)' GROUP BY destination"
-            }.joined(separator: " UNION ALL ")
-            for row in try Row.fetchAll(db, sql: counts) {
+            for row in try Row.fetchAll(db, sql: Self.jobCountsSQL) {
                 let name: String = row["destination"]
                 var stats = byDestination[name] ?? DestinationStats(destination: name)
                 let n: Int = row["n"]
@@ -131,6 +127,11 @@ extension SQLiteStore {
             return StoreStats(destinations: byDestination.values.sorted { $0.destination < $1.destination }, dedupKeys: dedupKeys, events: events)
         }
     }
+
+    /// One count per state and destination, each from that state's partial index (no visit to jobs in other states).
+    static let jobCountsSQL = ["pending", "in_flight", "dead", "delivered"].map {
+        "SELECT destination, '\($0)' AS state, COUNT(*) AS n FROM jobs WHERE state = '\($0)' GROUP BY destination"
+    }.joined(separator: " UNION ALL ")
 
     public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
         try await read { db in
