@@ -10,9 +10,14 @@
   sample ADMIN TOKEN BACKLOG N      undelivered jobs (pending + in flight, less BACKLOG per destination) once a second,
                                    N times, as a JSON list (while a load runs)
   rss PID                          VmHWM and VmRSS of PID in MiB (JSON)
+  cpu-snap NAME=PID...             the machine's CPU counters and the CPU time of each PID with its child processes
+                                   (JSON, for cpu-diff)
+  cpu-diff BEFORE AFTER REQUESTS   what a load cost between two cpu-snap files: cores busy, and CPU microseconds per
+                                   request for each NAME and for the rest of the machine (wrk, the kernel) (JSON)
   put RESULTS KEY JSON             sets RESULTS[KEY] (KEY may be dotted) in the JSON file RESULTS
 """
 import json
+import os
 import re
 import socket
 import sys
@@ -185,6 +190,58 @@ def rss(pid: str) -> None:
     print(json.dumps({"peak_mib": fields.get("VmHWM"), "rss_mib": fields.get("VmRSS")}))
 
 
+def process_ticks(pid: int) -> int:
+    """utime + stime of `pid` (all its threads) and of its live child processes (nginx's workers), in clock ticks."""
+    def own(p: int) -> int:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return 0
+    total = own(pid)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        total += own(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
+
+
+def cpu_snap(*named: str) -> None:
+    with open("/proc/stat") as f:
+        machine = [int(x) for x in f.readline().split()[1:]]
+    processes = {}
+    for item in named:
+        name, _, pid = item.partition("=")
+        processes[name] = process_ticks(int(pid))
+    print(json.dumps({"machine": machine, "processes": processes}))
+
+
+def cpu_diff(before_path: str, after_path: str, requests: str) -> None:
+    with open(before_path) as f:
+        before = json.load(f)
+    with open(after_path) as f:
+        after = json.load(f)
+    delta = [b - a for a, b in zip(before["machine"], after["machine"])]
+    total = sum(delta[:8])  # user nice system idle iowait irq softirq steal (guest time is inside user)
+    idle = delta[3] + delta[4]
+    busy = total - idle
+    seconds = total / os.sysconf("SC_CLK_TCK") / os.cpu_count()  # wall time the snapshots span
+    n = max(int(requests), 1)
+    per = lambda ticks: round(ticks / os.sysconf("SC_CLK_TCK") / n * 1e6, 1)
+    named = {name: per(after["processes"].get(name, 0) - ticks) for name, ticks in before["processes"].items()}
+    named_ticks = sum(after["processes"].get(name, 0) - ticks for name, ticks in before["processes"].items())
+    print(json.dumps({
+        "busy_cores": round(busy / total * os.cpu_count(), 2) if total else None,
+        "seconds": round(seconds, 2),
+        "us_per_request": {**named, "rest": per(busy - named_ticks), "machine": per(busy)},
+    }))
+
+
 def put(path: str, key: str, value: str) -> None:
     try:
         with open(path) as f:
@@ -203,6 +260,7 @@ def put(path: str, key: str, value: str) -> None:
 def main() -> None:
     commands = {
         "freeport": freeport, "wrk-json": wrk_json, "wait-ready": wait_ready, "drain": drain, "sample": sample, "rss": rss, "put": put,
+        "cpu-snap": cpu_snap, "cpu-diff": cpu_diff,
         "metrics": lambda url: print(json.dumps(metrics_digest(url))),
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:

@@ -42,6 +42,18 @@ def pace_rows(row, name, section, w):
         None if growth is None else growth <= 0.02 * w.get("rps", 0))
 
 
+def cpu_row(row, name, section):
+    """Where the machine's CPU went during a load: microseconds per request for each process measured, the rest
+    (wrk, kernel work outside them), and the cores busy (of all; idle is the remainder)."""
+    cpu = section.get("cpu")
+    if not cpu:
+        return
+    per = cpu.get("us_per_request", {})
+    parts = [f"{label} {fmt(value, 1)}" for label, value in per.items() if label not in ("rest", "machine")]
+    row(f"{name}: CPU per request, µs (machine {fmt(per.get('machine'), 1)}; cores busy {fmt(cpu.get('busy_cores'), 2)})",
+        ", ".join(parts + [f"wrk and the rest {fmt(per.get('rest'), 1)}"]))
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         r = json.load(f)
@@ -55,12 +67,15 @@ def main() -> None:
     ratio = bw["rps"] / aw["rps"] if aw.get("rps") and bw.get("rps") else None
     row("A: nginx proxy -> nginx, requests/s", fmt(aw.get("rps")))
     row("A: latency p50 / p99", f"{fmt(aw.get('p50_ms'), 2)} / {fmt(aw.get('p99_ms'), 2)} ms")
+    cpu_row(row, "A", a)
     hw, sw = r.get("h", {}).get("wrk", {}), r.get("a_stack", {}).get("wrk", {})
     if hw or sw:
         row("H: Hummingbird answering 200 (relay's stack, none of its work), requests/s",
             f"{fmt(hw.get('rps'))} ({fmt(hw['rps'] / aw['rps'] if hw.get('rps') and aw.get('rps') else None, 3)} of A)")
         row("A': Hummingbird -> AsyncHTTPClient proxy -> nginx (A with relay's stack), requests/s",
             f"{fmt(sw.get('rps'))} ({fmt(sw['rps'] / aw['rps'] if sw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        cpu_row(row, "H", r.get("h", {}))
+        cpu_row(row, "A'", r.get("a_stack", {}))
     row("B: relay (verify, dedup, fsync, dispatch), requests/s", fmt(bw.get("rps")))
     row("B/A throughput ratio", fmt(ratio, 3), ">= 0.5", None if ratio is None else ratio >= 0.5)
     if sw.get("rps") and bw.get("rps"):
@@ -91,6 +106,7 @@ def main() -> None:
     row("B: commit groups", fmt(bm.get("commits")))
     row("B: mean requests / events per commit", f"{fmt(bm.get('requests_per_commit'), 2)} / {fmt(bm.get('events_per_commit'), 2)}")
     row("B: relay start-up, empty store (launch -> /readyz 200)", fmt(b.get("startup_s"), 3, " s"))
+    cpu_row(row, "B", b)
 
     g = r.get("b_batch")
     if g:
@@ -106,7 +122,17 @@ def main() -> None:
             "<= 60 s", None if not gd else gd.get("complete") and gd["seconds"] <= 60)
         per = gm["delivery_attempts"] / gm["delivery_requests"] if gm.get("delivery_requests") else None
         row("B-batch: delivery requests / events per request", f"{fmt(gm.get('delivery_requests'))} / {fmt(per, 1)}")
+        cpu_row(row, "B-batch", g)
         row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
+
+    i = r.get("ingest")
+    if i:
+        iw, im = i.get("wrk", {}), i.get("metrics", {})
+        row("ingest only (events stored, none routed: B without delivery), requests/s",
+            f"{fmt(iw.get('rps'))} ({fmt(iw['rps'] / aw['rps'] if iw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        row("ingest only: ack p50 / p99 (wrk); non-2xx", f"{fmt(iw.get('p50_ms'), 2)} / {fmt(iw.get('p99_ms'), 2)} ms; {fmt(iw.get('non2xx'))}")
+        row("ingest only: mean requests per commit", fmt(im.get("requests_per_commit"), 2))
+        cpu_row(row, "ingest only", i)
 
     k = r.get("backlog")
     if k:

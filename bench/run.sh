@@ -26,6 +26,7 @@ DEST_CONCURRENCY=${DEST_CONCURRENCY:-128}  # attempts in flight to the destinati
 FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with none of relay's work)
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
+INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
 SECRET=bench-line-channel-secret
 TOKEN=bench-admin-token
 DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
@@ -126,19 +127,24 @@ NGINX_PID=$!; PIDS+=("$NGINX_PID")
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/" 2>/dev/null && break; sleep 0.05; done
 curl -fsS -o /dev/null -X POST -d x "http://127.0.0.1:$PROXY_PORT/webhooks/line" || die "nginx did not start (see $WORK/nginx)"
 
-run_wrk() {  # run_wrk NAME URL FILE -> $WORK/NAME.wrk; prints BENCH_JSON as JSON
-  local name=$1 url=$2 file=$3
+run_wrk() {  # run_wrk NAME URL FILE [LABEL=PID...] -> $WORK/NAME.wrk; prints BENCH_JSON as JSON; CPU use -> NAME.cpu
+  local name=$1 url=$2 file=$3 json; shift 3
+  lib cpu-snap "$@" >"$WORK/$name.cpu0"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$BENCH/line.lua" "$url" -- "$file" "$THREADS" \
     >"$WORK/$name.wrk" 2>&1 || { cat "$WORK/$name.wrk" >&2; die "wrk failed ($name)"; }
+  lib cpu-snap "$@" >"$WORK/$name.cpu1"
   grep -v '^BENCH_JSON' "$WORK/$name.wrk" >&2
-  lib wrk-json "$WORK/$name.wrk"
+  json=$(lib wrk-json "$WORK/$name.wrk")
+  lib put "$RESULTS" "$name.cpu" "$(lib cpu-diff "$WORK/$name.cpu0" "$WORK/$name.cpu1" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$json")")"
+  echo "$json"
 }
 
 # --- relay instances ------------------------------------------------------------------------------------------
 RELAY_PID=""
-write_config() {  # write_config DIR [CONCURRENCY [BATCH]]
-  local batch_line=""
+write_config() {  # write_config DIR [CONCURRENCY [BATCH [ROUTE_TYPES]]]
+  local batch_line="" types_line=""
   [ "${3:-0}" = 0 ] || batch_line="    batch: $3"
+  [ -z "${4:-}" ] || types_line="    types: [\"$4\"]"
   cat >"$1/routes.yaml" <<EOF
 listen: 127.0.0.1:$INGEST_PORT
 admin:
@@ -164,6 +170,7 @@ destinations:
 $batch_line
 routes:
   - to: [sink]
+$types_line
 EOF
 }
 STARTUP=""; LAUNCHED=0
@@ -193,7 +200,7 @@ measure_relay() {
   # The dispatcher's backlog once a second while the load runs: does forwarding keep pace with ingest?
   if [ "$backlog" = 0 ]; then lib sample "$ADMIN" "$TOKEN" "$backlog" "$(seconds_of "$DURATION")"; else echo '[]'; fi >"$WORK/$section.samples" &
   local sampler=$!
-  wrk=$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$file")
+  wrk=$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$file" relay="$RELAY_PID" nginx="$NGINX_PID")
   lib put "$RESULTS" "$section.wrk" "$wrk"
   wait "$sampler" && lib put "$RESULTS" "$section.backlog_samples" "$(cat "$WORK/$section.samples")"
   log "$section: waiting (at most $DRAIN_DEADLINE s) until every accepted event is delivered"
@@ -208,7 +215,7 @@ measure_relay() {
 
 # --- A: the nginx baseline ----------------------------------------------------------------------------------
 log "A: wrk -> nginx proxy -> nginx return 200"
-lib put "$RESULTS" a.wrk "$(run_wrk a "http://127.0.0.1:$PROXY_PORT/webhooks/line" "$WORK/single.tsv")"
+lib put "$RESULTS" a.wrk "$(run_wrk a "http://127.0.0.1:$PROXY_PORT/webhooks/line" "$WORK/single.tsv" nginx="$NGINX_PID")"
 
 # --- H and A': relay's own stack (Hummingbird in, AsyncHTTPClient out) doing none of relay's work --------------
 # What the stack costs by itself, on the same load: H answers at once; A' forwards each body to the nginx origin and
@@ -218,7 +225,7 @@ floor_load() {  # floor_load SECTION [URL]
   "$FLOOR_BIN" "$INGEST_PORT" ${2:+"$2"} >"$WORK/$section.log" 2>&1 &
   local pid=$!; PIDS+=("$pid")
   for _ in $(seq 200); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$INGEST_PORT/webhooks/line" 2>/dev/null && break; sleep 0.05; done
-  lib put "$RESULTS" "$section.wrk" "$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv")"
+  lib put "$RESULTS" "$section.wrk" "$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay-floor="$pid" nginx="$NGINX_PID")"
   stop_pid "$pid"
 }
 if [ "$FLOOR" = 1 ]; then
@@ -240,6 +247,19 @@ if [ "$DEST_BATCH" != 0 ]; then
   mkdir -p "$WORK/b_batch"; write_config "$WORK/b_batch" "$BATCH_CONCURRENCY" "$DEST_BATCH"
   start_relay "$WORK/b_batch"
   measure_relay b_batch "$WORK/b_batch" "$WORK/single.tsv" 0
+fi
+
+# --- ingest only: the same load, relay storing every event but routing none (no delivery at all) ----------------
+# relay's ingest path alone (verify, parse, dedup, durable commit, 200): the ceiling of B with free delivery.
+if [ "$INGEST_ONLY" = 1 ]; then
+  log "ingest: wrk -> relay (events stored, none routed: no delivery)"
+  mkdir -p "$WORK/ingest"; write_config "$WORK/ingest" "$DEST_CONCURRENCY" 0 "message.*"
+  start_relay "$WORK/ingest"
+  sleep "$SETTLE"
+  lib put "$RESULTS" ingest.wrk "$(run_wrk ingest "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay="$RELAY_PID" nginx="$NGINX_PID")"
+  lib put "$RESULTS" ingest.rss "$(lib rss "$RELAY_PID")"
+  lib put "$RESULTS" ingest.metrics "$(lib metrics "$ADMIN/metrics")"
+  stop_relay "$WORK/ingest"
 fi
 
 # populate SECTION ROWS PREFIX STATE AGE_MS NEXT_MS: a store with the schema (relay started and stopped once), then
