@@ -96,8 +96,8 @@ public final class SQLiteStore: Store {
                     do {
                         try await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
                         failing = false
-                    } catch is CancellationError {
-                        return  // closing
+                    } catch where Task.isCancelled {
+                        return  // closing: GRDB interrupts a checkpoint under way (SQLITE_INTERRUPT) or throws CancellationError
                     } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                         continue  // the writer is checkpointing now: nothing to do this round
                     } catch {
