@@ -1,4 +1,3 @@
-import Crypto
 import RelayCore
 import RelayStore
 
@@ -70,15 +69,7 @@ public struct OutboundRequest: Sendable, Equatable {
     /// The `webhook-id` of a batch: the same events in the same order always get the same id (a retry of the whole
     /// batch is recognisable as one), a different set another. The receiver deduplicates by each event's `id`.
     static func batchID(_ eventIDs: [String]) -> String {
-        var hash = SHA256()
-        for id in eventIDs {
-            hash.update(data: Array(id.utf8))
-            hash.update(data: [0])
-        }
-        let digits = Array("0123456789abcdef".utf8)
-        var id = Array("batch_".utf8)
-        for byte in hash.finalize().prefix(16) { id += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
-        return String(decoding: id, as: UTF8.self)
+        "batch_" + ContentDigest.hex(eventIDs.flatMap { Array($0.utf8) + [0] })
     }
 
     /// The provider-format body from the canonical event, for a job whose passthrough body was not stored

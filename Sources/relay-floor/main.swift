@@ -35,4 +35,4 @@ router.post("/webhooks/{source}") { request, _ -> Response in
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "relay-floor"))
 try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await app.runService() }
-try await client.shutdown()
+try await client.shutdown().get()

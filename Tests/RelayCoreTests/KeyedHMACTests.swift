@@ -46,3 +46,13 @@ struct KeyedHMACTests {
         #expect(!LINEProvider().verify(credential: LINEProvider.signature(body: body, channelSecret: "one"), body: body, source: source))
     }
 }
+
+/// Ids derived from content (LINE events without `webhookEventId`, delivery batches) are stable across releases:
+/// the first 128 bits of SHA-256, in lowercase hex (values from Python's hashlib).
+@Suite("Content digest")
+struct ContentDigestTests {
+    @Test func isTheFirstHalfOfSHA256InLowercaseHex() {
+        #expect(ContentDigest.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223")
+        #expect(ContentDigest.hex(Array("evt-1\0evt-2\0".utf8)) == "3f1a1c25584e29e3a1ecad2fc5b5c7d5")
+    }
+}

@@ -1,5 +1,3 @@
-import Crypto
-
 /// Turns one LINE webhook event object into a canonical event.
 enum LINEEventNormalizer {
     static func normalize(
@@ -13,7 +11,7 @@ enum LINEEventNormalizer {
         let id: String
         switch object["webhookEventId"] {
         case .string(let value) where !value.isEmpty: id = value
-        case nil, .null?: id = "sha256:" + contentHash(eventBytes)  // older formats have no id
+        case nil, .null?: id = "sha256:" + ContentDigest.hex(eventBytes)  // older formats have no id
         default: throw PayloadError("\"webhookEventId\" must be a non-empty string")
         }
         var time = receivedAtMilliseconds
@@ -83,12 +81,5 @@ enum LINEEventNormalizer {
     /// LINE delivery data is a SHA-256 phone hash (64 hex digits) or a free-form delivery tag.
     static func isPhoneHash(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }
-    }
-
-    static func contentHash(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).prefix(16).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
     }
 }
