@@ -21,12 +21,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return JSONResponse.make(status: status, .object(body))
     }
 
-    static func unknownSource(_ id: String) -> APIError { .init(.notFound, "unknown_source", "no source \"\(id)\" is configured") }
+    static func unknownSource(_ id: String) -> APIError {
+        guard SourceID.isValid(id) else {
+            return .init(.notFound, "unknown_source", "no source is configured at that path (\(id.utf8.count) bytes, not a source id)")
+        }
+        return .init(.notFound, "unknown_source", "no source \"\(id)\" is configured")
+    }
     static func forbidden() -> APIError { .init(.forbidden, "forbidden", "the peer address is not in this source's allow_from list") }
     static func invalidSignature(_ message: String) -> APIError { .init(.unauthorized, "invalid_signature", message) }
     static func invalidPayload(_ message: String) -> APIError { .init(.badRequest, "invalid_payload", message) }
     static func tooLarge(_ limit: Int) -> APIError { .init(.contentTooLarge, "payload_too_large", "the body is larger than limits.max_body (\(SizeText.format(limit)))") }
     static func unavailable(_ message: String) -> APIError { .init(.serviceUnavailable, "unavailable", message) }
+    static func busy() -> APIError { .unavailable("too many request bodies are being received at once (limits.max_buffered); retry later") }
 }
 
 /// JSON responses without the cost of Codable.

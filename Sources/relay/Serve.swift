@@ -12,6 +12,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: $RELAY_LOG_LEVEL or info).")
     var logLevel: String?
 
+    @Flag(name: .long, help: "Serve on a non-loopback listen address although a secret is still at its development default (demos in containers only).")
+    var allowDevelopmentSecrets = false
+
     func run() async throws {
         let levelText = logLevel ?? ProcessInfo.processInfo.environment["RELAY_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
@@ -20,6 +23,12 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "relay")
         let config = try options.load()
+        // The repository's development secrets are public: on a reachable address they would let anyone forge webhooks.
+        if !config.developmentSecrets.isEmpty, !config.listen.isLoopback, !allowDevelopmentSecrets {
+            throw CommandFailure.exit("refusing to serve on \(config.listen) with development secrets; set "
+                + config.developmentSecrets.joined(separator: ", ")
+                + " (or listen on 127.0.0.1, or pass --allow-development-secrets for a demo)")
+        }
         for warning in config.warnings {
             logger.warning("config warning", metadata: ["problem": .string(ConfigError(file: options.path, issues: [warning]).description)])
         }

@@ -49,10 +49,16 @@ final class RelayProcesses: Sendable {
     func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(listenPort)/webhooks/\(source)" }
 
     /// Starts `relay serve --config <file>` and waits until it answers /healthz.
-    func start(logLevel: String = "notice", environment extra: [String: String] = [:]) async throws -> Process {
+    /// With `nofile`, it runs under that open-file limit (soft and hard, as `ulimit -n` sets them).
+    func start(logLevel: String = "notice", environment extra: [String: String] = [:], nofile: Int? = nil) async throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = ["serve", "--config", configPath]
+        if let nofile {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(nofile) && exec \"$0\" serve --config \"$1\"", try Self.executable(), configPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: try Self.executable())
+            process.arguments = ["serve", "--config", configPath]
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["RELAY_LOG_LEVEL"] = logLevel
         environment.merge(extra) { $1 }

@@ -163,9 +163,9 @@ extension ConfigDecoder {
         return result
     }
 
-    private mutating func integer(_ node: Node, path: String, in range: ClosedRange<Int>) -> Int? {
+    mutating func integer(_ node: Node, path: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, path: path) else { return nil }
-        guard text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text),
+        guard text.count <= String(range.upperBound).count, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text),
               range.contains(value) else {
             error(path, node.mark?.line, "must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.quoted(text))")
             return nil

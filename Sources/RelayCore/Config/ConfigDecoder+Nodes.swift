@@ -71,6 +71,7 @@ extension ConfigDecoder {
         guard expanded.failures.isEmpty else { return nil }
         if secret, !expanded.defaultedVariables.isEmpty {
             warn(path, line, "development secret in use (set \(expanded.defaultedVariables.joined(separator: ", ")))")
+            developmentSecrets += expanded.defaultedVariables.filter { !developmentSecrets.contains($0) }
         }
         return expanded.value
     }

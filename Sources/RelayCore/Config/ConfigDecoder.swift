@@ -14,6 +14,8 @@ struct ConfigDecoder {
 
     /// Source ids as written, including ones whose definition had errors (so routes do not cascade errors).
     var sourceIDs: [String] = []
+    /// Variables whose default stood in for a secret, in order of appearance.
+    var developmentSecrets: [String] = []
     /// Destination ids as written, with the line of their key.
     var destinationLines: [(id: String, line: Int?)] = []
 
@@ -76,6 +78,7 @@ struct ConfigDecoder {
         // Issues are reported in file order; stable sorting keeps the walk order within a line.
         errors = Self.fileOrder(errors)
         config.warnings = Self.fileOrder(warnings)
+        config.developmentSecrets = developmentSecrets
         return config
     }
 
@@ -126,23 +129,37 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeLimits(_ node: Node, line: Int?, into config: inout RelayConfig) {
-        guard let limits = fields(node, path: "limits", line: line, allowed: ["max_body", "read_timeout"]) else { return }
+        let keys = ["max_body", "read_timeout", "body_timeout", "max_connections", "max_buffered"]
+        guard let limits = fields(node, path: "limits", line: line, allowed: keys) else { return }
         if let node = limits.value("max_body") {
-            config.maxBody = maxBody(node, path: "limits.max_body") ?? config.maxBody
+            config.maxBody = size(node, path: "limits.max_body", max: RelayConfig.maximumMaxBody) ?? config.maxBody
         }
         if let node = limits.value("read_timeout") {
             config.readTimeout = duration(node, path: "limits.read_timeout") ?? config.readTimeout
         }
+        if let node = limits.value("body_timeout") {
+            config.bodyTimeout = duration(node, path: "limits.body_timeout", max: .seconds(600)) ?? config.bodyTimeout
+        }
+        if let node = limits.value("max_connections") {
+            config.maxConnections = integer(node, path: "limits.max_connections", in: 1...1_000_000) ?? config.maxConnections
+        }
+        if let node = limits.value("max_buffered") {
+            config.maxBuffered = size(node, path: "limits.max_buffered", max: RelayConfig.maximumMaxBuffered) ?? config.maxBuffered
+        }
+        if config.maxBuffered < config.maxBody {
+            error("limits.max_buffered", limits.keyLine("max_buffered") ?? line,
+                  "must be at least limits.max_body (\(SizeText.format(config.maxBody))), or no body could ever be read")
+        }
     }
 
-    private mutating func maxBody(_ node: Node, path: String) -> Int? {
+    private mutating func size(_ node: Node, path: String, max: Int) -> Int? {
         guard let text = string(node, path: path) else { return nil }
         guard let bytes = SizeText.parse(text) else {
             error(path, node.mark?.line, "invalid size \(Self.quoted(text)) (use an integer with B, KiB, MiB or GiB, e.g. 1MiB)")
             return nil
         }
-        guard bytes > 0, bytes <= RelayConfig.maximumMaxBody else {
-            error(path, node.mark?.line, "must be greater than 0 and at most \(SizeText.format(RelayConfig.maximumMaxBody))")
+        guard bytes > 0, bytes <= max else {
+            error(path, node.mark?.line, "must be greater than 0 and at most \(SizeText.format(max))")
             return nil
         }
         return bytes

@@ -7,7 +7,8 @@ extension RelayConfig {
         lines.append("admin: \(adminListen) (\(tokenState))")
         lines.append("store: \(store)")
         lines.append("limits: max_body \(SizeText.format(maxBody)), read_timeout \(DurationText.format(readTimeout)), "
-            + "dedup_window \(DurationText.format(dedupWindow))")
+            + "body_timeout \(DurationText.format(bodyTimeout)), max_connections \(maxConnections), "
+            + "max_buffered \(SizeText.format(maxBuffered)), dedup_window \(DurationText.format(dedupWindow))")
         lines.append("retry: \(Self.schedule(retry))\(jitterText)")
         lines.append("sources (\(sources.count)):")
         lines += sources.map { "  \($0)" }

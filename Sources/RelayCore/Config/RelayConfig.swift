@@ -10,8 +10,17 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public var store: StoreConfig
     /// Largest accepted request body, in bytes.
     public var maxBody: Int
-    /// How long reading a request body may take.
+    /// How long a connection may stay silent while a request is read (the gap between bytes).
     public var readTimeout: Duration
+    /// How long receiving one request, head to last body byte, may take in total; then the connection is closed.
+    public var bodyTimeout: Duration
+    /// Ingest connections held at once; past it new ones wait in the listen backlog.
+    public var maxConnections: Int
+    /// Bytes of request bodies held in memory at once, over all ingest requests; past it a request gets 503.
+    public var maxBuffered: Int
+    /// Variables whose `${VAR:-default}` default stands in for a secret (the repository's development secrets);
+    /// `relay serve` refuses a non-loopback `listen` while any is listed.
+    public var developmentSecrets: [String] = []
     /// How long delivered event ids are remembered to drop provider retries.
     public var dedupWindow: Duration
     /// Delays after attempt 1, 2, ...; after the last one the delivery is dead-lettered.
@@ -39,6 +48,14 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public static let maximumMaxBody = 64 << 20
     /// Default body read timeout.
     public static let defaultReadTimeout: Duration = .seconds(10)
+    /// Default total time to receive one request.
+    public static let defaultBodyTimeout: Duration = .seconds(10)
+    /// Default cap on ingest connections.
+    public static let defaultMaxConnections = 10_000
+    /// Default cap on request body bytes held in memory (64 MiB).
+    public static let defaultMaxBuffered = 64 << 20
+    /// Largest allowed `max_buffered` (4 GiB).
+    public static let maximumMaxBuffered = 4 << 30
     /// Default dedup window (7 days).
     public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
     /// Default retry schedule.
@@ -47,7 +64,8 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     /// Creates a configuration; every parameter defaults to what an absent key means in `routes.yaml`.
     public init(listen: ListenAddress = Self.defaultListen, adminListen: ListenAddress = Self.defaultAdminListen,
                 adminToken: String? = nil, store: StoreConfig = Self.defaultStore, maxBody: Int = Self.defaultMaxBody,
-                readTimeout: Duration = Self.defaultReadTimeout, dedupWindow: Duration = Self.defaultDedupWindow,
+                readTimeout: Duration = Self.defaultReadTimeout, bodyTimeout: Duration = Self.defaultBodyTimeout,
+                maxConnections: Int = Self.defaultMaxConnections, maxBuffered: Int = Self.defaultMaxBuffered, dedupWindow: Duration = Self.defaultDedupWindow,
                 retry: [Duration] = Self.defaultRetry, retryJitter: Double = 0, sources: [SourceConfig] = [],
                 destinations: [DestinationConfig] = [], routes: [RouteConfig] = [], warnings: [ConfigIssue] = []) {
         self.listen = listen
@@ -56,6 +74,9 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
         self.store = store
         self.maxBody = maxBody
         self.readTimeout = readTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maxConnections = maxConnections
+        self.maxBuffered = maxBuffered
         self.dedupWindow = dedupWindow
         self.retry = retry
         self.retryJitter = retryJitter

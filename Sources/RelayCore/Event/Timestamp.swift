@@ -6,10 +6,17 @@ import Darwin
 
 /// RFC 3339 times as the canonical event writes them (UTC, milliseconds) and as providers send them.
 public enum Timestamp {
-    /// Formats milliseconds since the Unix epoch as `2022-04-22T01:13:58.721Z`.
-    public static func format(epochMilliseconds ms: Int64) -> String {
-        var seconds = time_t(ms.floorDiv(1000))
-        let millis = Int(ms - Int64(seconds) * 1000)
+    /// The times RFC 3339 can write: 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z, in milliseconds
+    /// since the Unix epoch. A provider time outside it is refused (`invalid_payload`), never formatted.
+    public static let representable: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// Formats milliseconds since the Unix epoch as `2022-04-22T01:13:58.721Z`. A value outside ``representable``
+    /// is clamped to its nearest end: callers check input first, and no value may trap here.
+    public static func format(epochMilliseconds input: Int64) -> String {
+        let ms = min(max(input, representable.lowerBound), representable.upperBound)
+        let remainder = ms % 1000
+        let millis = Int(remainder < 0 ? remainder + 1000 : remainder)
+        var seconds = time_t((ms - Int64(millis)) / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         return pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
@@ -81,8 +88,9 @@ public enum Timestamp {
         var check = tm()
         gmtime_r(&seconds, &check)
         guard check.tm_mday == Int32(day), check.tm_mon == Int32(month - 1) else { return nil }
-        let epoch = Int64(seconds) - Int64(offsetSeconds)
-        return epoch * 1000 + Int64(millis)
+        let epoch = (Int64(seconds) - Int64(offsetSeconds)) * 1000 + Int64(millis)
+        // Four-digit years cannot overflow, but an offset can carry 0001-01-01 into year 0.
+        return representable.contains(epoch) ? epoch : nil
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
@@ -91,9 +99,3 @@ public enum Timestamp {
     }
 }
 
-extension Int64 {
-    fileprivate func floorDiv(_ d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
-    }
-}

@@ -36,6 +36,12 @@ private struct Cursor {
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
+    func duplicate(_ name: String, at offset: Int) -> JSONParseError {
+        // The name is the sender's text: bounded so an error message cannot carry a whole body.
+        let shown = name.count > 64 ? String(name.prefix(64)) + "..." : name
+        return JSONParseError(offset: offset, reason: "duplicate member name \"\(shown)\"")
+    }
+
     var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
     mutating func skipWhitespace() {
@@ -75,12 +81,26 @@ private struct Cursor {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         index += 1
         var object = JSONObject()
+        // A repeated name is refused: readers disagree on which one counts (first or last), and an id must not be
+        // one thing to relay and another downstream. Small objects are scanned; past a few members a set keeps
+        // a hostile object with many members linear.
+        var names: Set<String>?
         skipWhitespace()
         if current == UInt8(ascii: "}") { index += 1; return .object(object) }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
+            let nameOffset = index
             let key = try parseString()
+            if var seen = names {
+                names = nil  // keeps the set uniquely referenced while it grows
+                guard seen.insert(key).inserted else { throw duplicate(key, at: nameOffset) }
+                names = seen
+            } else if object.members.contains(where: { $0.key == key }) {
+                throw duplicate(key, at: nameOffset)
+            } else if object.members.count == 16 {
+                names = Set(object.members.map(\.key) + [key])
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1

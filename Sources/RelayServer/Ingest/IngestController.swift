@@ -10,28 +10,28 @@ public struct IngestController: Sendable {
     let config: LiveConfig
     let store: any Store
     let metrics: IngestMetrics
+    /// Request bodies held in memory, over every request of this listener (`limits.max_buffered`).
+    let budget: BodyBudget
     /// Called after a commit that created delivery jobs, so the dispatcher starts at once.
     let onJobsCreated: @Sendable () -> Void
 
-    public init(config: LiveConfig, store: any Store, metrics: IngestMetrics = IngestMetrics(), onJobsCreated: @escaping @Sendable () -> Void = {}) {
+    public init(config: LiveConfig, store: any Store, metrics: IngestMetrics = IngestMetrics(), budget: BodyBudget = BodyBudget(),
+                onJobsCreated: @escaping @Sendable () -> Void = {}) {
         self.config = config
         self.store = store
         self.metrics = metrics
+        self.budget = budget
         self.onJobsCreated = onJobsCreated
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
         router.post("/webhooks/{source}") { request, context in try await self.receive(request, context: context) }
-        for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
-            router.on("/webhooks/{source}", method: method) { _, _ -> Response in
-                Response(status: .methodNotAllowed, headers: [.allow: "POST"])
-            }
-        }
     }
 
     func receive(_ request: Request, context: RelayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let sourceID = context.parameters.get("source") ?? ""
+        let loggedID = SourceID.loggable(sourceID)
         // Unknown ids share one label: a scanner must not be able to create metric series at will.
         let config = self.config.current  // one snapshot per request, even if a reload lands meanwhile
         let label = config.source(sourceID) == nil ? "_unknown" : sourceID
@@ -48,10 +48,10 @@ public struct IngestController: Sendable {
         case .failure(let error):
             metrics.request(source: label, status: Int(error.status.code), duration: ContinuousClock.now - started)
             if error.status.code >= 500 {
-                context.logger.error("ingest unavailable", metadata: ["source.id": .string(sourceID), "error": .string(error.message)])
+                context.logger.error("ingest unavailable", metadata: ["source.id": .string(loggedID), "error": .string(error.message)])
             } else {
                 context.logger.notice("ingest refused", metadata: [
-                    "source.id": .string(sourceID), "status": .stringConvertible(error.status.code), "error": .string(error.code),
+                    "source.id": .string(loggedID), "status": .stringConvertible(error.status.code), "error": .string(error.code),
                 ])
             }
             throw error
@@ -64,7 +64,8 @@ public struct IngestController: Sendable {
             let peer = context.remoteAddress?.ipAddress ?? ""
             guard source.allowFrom.contains(where: { $0.contains(peer) }) else { throw .forbidden() }
         }
-        let body = try await readBody(request, limit: config.maxBody)
+        let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
+        defer { budget.give(body.count) }
         let provider = ProviderRegistry.provider(for: source.provider)
         let credential = request.headers[values: HTTPField.Name(provider.credentialHeader)!].first
         guard provider.verify(credential: credential, body: body, source: source) else {
@@ -99,19 +100,32 @@ public struct IngestController: Sendable {
         return Self.ack(accepted: accepted, duplicates: outcome.count - accepted)
     }
 
-    /// Reads the whole body, refusing (413) as soon as it passes `limit` rather than buffering it.
-    private func readBody(_ request: Request, limit: Int) async throws(APIError) -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw .tooLarge(limit) }
+    /// Reads the whole body, refusing (413) as soon as it passes `limit` rather than buffering it, and (503) when the
+    /// bodies held by every request would pass `buffered`. The bytes returned stay counted in ``budget`` until the
+    /// caller gives them back.
+    private func readBody(_ request: Request, limit: Int, buffered: Int) async throws(APIError) -> [UInt8] {
+        let announced = request.headers[.contentLength].flatMap { Int($0) }
+        if let announced, announced > limit { throw .tooLarge(limit) }
+        // Refused before a byte is read (the provider retries), when even the announced body cannot fit.
+        guard budget.current <= buffered - (announced ?? 0) else { throw .busy() }
+        var body: [UInt8] = []
+        if let announced { body.reserveCapacity(min(announced, 64 << 10)) }  // a promise is not memory to hold yet
         do {
-            var buffer = try await request.body.collect(upTo: limit)
-            return buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch is NIOTooManyBytesError {
-            // What `collect(upTo:)` throws when a body without Content-Length (chunked) passes the limit.
-            throw .tooLarge(limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw .tooLarge(limit)
+            for try await chunk in request.body {
+                let size = chunk.readableBytes
+                guard size <= limit - body.count else { throw APIError.tooLarge(limit) }
+                guard budget.take(size, limit: buffered) else { throw APIError.busy() }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+            return body
         } catch {
-            throw .invalidPayload("the body could not be read: \(error)")
+            budget.give(body.count)
+            switch error {
+            case let error as APIError: throw error
+            case let error as HTTPError where error.status == .contentTooLarge: throw .tooLarge(limit)
+            // The parser's own text names its internals; the sender needs to know only that the framing was wrong.
+            default: throw .invalidPayload("the request body could not be read (malformed HTTP framing or a closed connection)")
+            }
         }
     }
 

@@ -34,14 +34,16 @@ public struct RelayRuntime {
 
         let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
         let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger)
+        let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
         let ingest = Application(
             router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
-            server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(initial.readTimeout.nanoseconds))),
-            configuration: .init(address: .hostname(initial.listen.host, port: initial.listen.port), serverName: "relay"),
+            server: ListenerSettings.ingestServer(initial, live: config),
+            configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
             logger: logger)
         let admin = Application(
             router: Routers.admin(config: config, store: store, registry: registry, onReplay: { dispatcher.wake() }),
-            configuration: .init(address: .hostname(initial.adminListen.host, port: initial.adminListen.port), serverName: "relay-admin"),
+            server: ListenerSettings.adminServer(),
+            configuration: ListenerSettings.adminConfiguration(initial),
             logger: logger)
         let reload = ConfigReloader(path: configPath, config: config, logger: logger)
         let group = ServiceGroup(

@@ -6,9 +6,11 @@ import RelayStore
 /// The two HTTP surfaces: ingest (public) and admin (loopback, token).
 public enum Routers {
     /// `POST /webhooks/<id>`, `/healthz`, `/readyz`.
-    public static func ingest(config: LiveConfig, store: any Store, onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
+    public static func ingest(config: LiveConfig, store: any Store, budget: BodyBudget = BodyBudget(),
+                              onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
-        IngestController(config: config, store: store, onJobsCreated: onJobsCreated).addRoutes(to: router)
+        router.add(middleware: WebhookMethodMiddleware())  // before the routes: they take the middleware present when added
+        IngestController(config: config, store: store, budget: budget, onJobsCreated: onJobsCreated).addRoutes(to: router)
         HealthController(store: store).addRoutes(to: router)
         return router
     }

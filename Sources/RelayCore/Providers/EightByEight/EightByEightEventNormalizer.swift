@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns one 8x8 webhook body (ChatApps or SMS namespace) into a canonical event.
 enum EightByEightEventNormalizer {
     static func normalize(
@@ -33,8 +35,8 @@ enum EightByEightEventNormalizer {
             state = rawState.lowercased()
             type = "delivery." + rawState.lowercased()
             // One message moves through several states and may fall back across channels: each is its own event.
-            id = try required(umid, "payload.umid") + ":" + (channel ?? "") + ":" + rawState.lowercased()
-                + ":" + (status["detail"]?.stringValue?.lowercased() ?? "")
+            id = try [required(umid, "payload.umid"), channel ?? "", rawState.lowercased(), status["detail"]?.stringValue?.lowercased() ?? ""]
+                .map(keyPart).joined(separator: ":")
         case "inbound_message_received":
             type = "message.received"
             id = try required(umid, "payload.umid")
@@ -70,6 +72,14 @@ enum EightByEightEventNormalizer {
             data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: body)
         return IncomingEvent(
             id: id, type: type, eventTime: time, redelivery: false, canonical: canonical.serialized(), passthrough: bytes)
+    }
+
+    /// One part of a composite dedup key, with `%` and `:` escaped so that no two field combinations make one key
+    /// (`a:b` + `c` is not `a` + `b:c`). Parts without either character, every real umid, channel and state among
+    /// them, are unchanged, so keys stored before escaping keep meaning the same.
+    static func keyPart(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "%") }) else { return text }
+        return text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: ":", with: "%3A")
     }
 
     private static func required(_ value: String?, _ name: String) throws(PayloadError) -> String {

@@ -17,6 +17,9 @@ enum LINEEventNormalizer {
         var time = receivedAtMilliseconds
         if let stamp = object["timestamp"] {
             guard let ms = stamp.int64Value else { throw PayloadError("\"timestamp\" must be an integer of milliseconds") }
+            guard Timestamp.representable.contains(ms) else {
+                throw PayloadError("\"timestamp\" is outside the years 0001-9999")
+            }
             time = ms
         }
         let redelivery = object["deliveryContext"]?["isRedelivery"]?.boolValue ?? false

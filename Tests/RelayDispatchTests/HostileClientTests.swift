@@ -1,0 +1,240 @@
+import Foundation
+import RelayCore
+import Testing
+
+/// A real `relay serve` process against what an attacker on the network can send (SPEC section 13, issue 18):
+/// slow bodies, floods of connections, broken framing, odd methods, long ids, numbers at the edge.
+@Suite("Hostile clients", .serialized)
+struct HostileClientTests {
+    static let secret = "hostile-client-test-secret"
+
+    static func yaml(limits: String = "") -> String {
+        """
+        limits:
+          max_body: 1MiB
+        \(limits)
+        sources:
+          line:
+            provider: line
+            channel_secret: \(secret)
+
+        """
+    }
+
+    /// Runs `body` with a started relay, cleaning up after.
+    static func withRelay(limits: String = "", nofile: Int? = nil, _ body: (RelayProcesses, Process) async throws -> Void) async throws {
+        let relay = try RelayProcesses(yamlBody: yaml(limits: limits))
+        do {
+            let process = try await relay.start(nofile: nofile)
+            try await body(relay, process)
+        } catch {
+            await relay.cleanUp()
+            throw error
+        }
+        await relay.cleanUp()
+    }
+
+    /// A signed single-event LINE post; its status and how long the answer took, in ms.
+    static func signedPost(_ relay: RelayProcesses) async throws -> (status: Int, ms: Double) {
+        let body = LINE.body([LINE.deliveryEvent(id: LINE.eventID())])
+        let started = ContinuousClock.now
+        let reply = try await post(relay.webhookURL("line"), body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: secret))],
+                                   timeout: .seconds(5))
+        return (reply.status, milliseconds(from: started, to: .now))
+    }
+
+    static func head(_ headers: [String]) -> String { head("POST", path: "/webhooks/line", headers) }
+
+    static func head(_ method: String, path: String, _ headers: [String] = []) -> String {
+        ([ "\(method) \(path) HTTP/1.1", "Host: 127.0.0.1" ] + headers).joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    /// 600 connections announce 1 MiB, send 4 KiB and then a byte a second (a bad signature, were it ever read):
+    /// before, none was ever cut off and RSS went from 110 MB to 891 MB.
+    @Test func slowBodiesAreCutOffWithinTheBodyTimeoutAndHoldLittleMemory() async throws {
+        try await Self.withRelay(limits: "  body_timeout: 3s\n  read_timeout: 10s") { relay, process in
+            for _ in 0..<20 { _ = try await Self.signedPost(relay) }  // warm: pools and caches as in service
+            let baseline = try #require(residentMiB(pid: process.processIdentifier))
+            let prefix = Array(Self.head(["X-Line-Signature: AAAA", "Content-Type: application/json", "Content-Length: 1048576"]).utf8)
+                + [UInt8](repeating: UInt8(ascii: " "), count: 4096)
+            var open: [RawConnection] = []
+            for _ in 0..<600 {
+                let connection = try RawConnection(port: relay.listenPort)
+                _ = connection.sendAvailable(prefix)
+                open.append(connection)
+            }
+            var closedAfter: [Double] = []
+            var peak = baseline, slowest = 0.0
+            var readyAnswered = true
+            let deadline = ContinuousClock.now + .seconds(12)
+            while !open.isEmpty, ContinuousClock.now < deadline {
+                let (status, ms) = try await Self.signedPost(relay)
+                #expect(status == 200)
+                slowest = max(slowest, ms)
+                let ready = await get("http://127.0.0.1:\(relay.adminPort)/readyz")
+                readyAnswered = readyAnswered && ready?.status == 200
+                peak = max(peak, residentMiB(pid: process.processIdentifier) ?? 0)
+                open.removeAll { connection in
+                    guard connection.isClosedByPeer || !connection.send(" ") else { return false }
+                    closedAfter.append(milliseconds(from: connection.openedAt, to: .now))
+                    return true
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(open.isEmpty, "\(open.count) of 600 slow connections were still open after 12 s")
+            #expect((closedAfter.max() ?? .infinity) < 3_000 + 1_500, "slowest close \(closedAfter.max() ?? 0) ms with body_timeout 3s")
+            #expect(peak < 256, "peak RSS \(peak) MiB (baseline \(baseline) MiB)")
+            #expect(slowest < 100, "slowest signed request \(slowest) ms")
+            #expect(readyAnswered)
+            #expect(await eventually(timeout: .seconds(5)) { (residentMiB(pid: process.processIdentifier) ?? .infinity) < baseline + 50 })
+        }
+    }
+
+    /// Bodies held at once are capped: past `max_buffered` a request is refused (503, the provider retries) before its
+    /// body is read, and the room is back once the holder is gone.
+    @Test func bodiesPastMaxBufferedAreRefusedBeforeTheyAreRead() async throws {
+        try await Self.withRelay(limits: "  max_buffered: 1MiB\n  body_timeout: 2s") { relay, _ in
+            let holder = try RawConnection(port: relay.listenPort)
+            holder.send(Self.head(["X-Line-Signature: AAAA", "Content-Length: 1048576"]) + String(repeating: " ", count: 1_048_575))
+            // One byte short: the relay holds all but one byte of max_buffered for this body until body_timeout, and
+            // no other body fits beside it.
+            #expect(await eventually(timeout: .seconds(3)) {
+                (await get("http://127.0.0.1:\(relay.adminPort)/metrics"))?.body.contains("relay_ingest_buffered_bytes 1048575") == true
+            })
+            let refused = try await Self.signedPost(relay)
+            #expect(refused.status == 503)
+            #expect(refused.ms < 500)
+            #expect(holder.closedByPeer(within: .seconds(4)))
+            #expect(await eventually(timeout: .seconds(2)) { try await Self.signedPost(relay).status == 200 })
+        }
+    }
+
+    /// With `nofile` at 1024, 1,100 ingest connections used to take every descriptor: `/readyz` and `/metrics`
+    /// timed out. Ingest now stops accepting short of the limit, leaving the admin listener its room.
+    @Test func aFloodOfIngestConnectionsLeavesTheAdminListenerRoom() async throws {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        try #require(limit.rlim_max >= 2048, "this test opens 1,100 connections itself")
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        try await Self.withRelay(nofile: 1024) { relay, _ in
+            var flood: [RawConnection] = []
+            for _ in 0..<1_100 { flood.append(try RawConnection(port: relay.listenPort, connectTimeout: .milliseconds(5))) }
+            for path in ["/readyz", "/healthz", "/metrics"] {
+                let reply = await get("http://127.0.0.1:\(relay.adminPort)\(path)", timeout: .seconds(2))
+                #expect(reply?.status == 200, "\(path) with 1,100 ingest connections open")
+            }
+            #expect(relay.logTail(200).contains("ingest connections capped below limits.max_connections"))
+            flood.removeAll()
+            #expect(await eventually(timeout: .seconds(10)) { try await Self.signedPost(relay).status == 200 })
+        }
+    }
+
+    @Test func everyMethodButPOSTGets405WithAllow() async throws {
+        try await Self.withRelay { relay, _ in
+            for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"] {
+                for path in ["/webhooks/line", "/webhooks/unknown"] {
+                    let connection = try RawConnection(port: relay.listenPort)
+                    connection.send(Self.head(method, path: path, ["Content-Length: 0"]))
+                    let reply = connection.receive(timeout: .seconds(2), until: "\r\n\r\n")
+                    #expect(reply.hasPrefix("HTTP/1.1 405"), "\(method) \(path): \(reply.prefix(40))")
+                    #expect(reply.lowercased().contains("allow: post"), "\(method) \(path)")
+                }
+            }
+        }
+    }
+
+    /// `Expect: 100-continue` used to go unanswered (curl stalled a second); over `max_body` it is 413 at once.
+    @Test func expectContinueIsAnswered() async throws {
+        try await Self.withRelay { relay, _ in
+            let body = LINE.body([LINE.deliveryEvent(id: LINE.eventID())])
+            let connection = try RawConnection(port: relay.listenPort)
+            connection.send(Self.head(["Expect: 100-continue", "Content-Length: \(body.count)", "Content-Type: application/json",
+                                       "X-Line-Signature: \(LINE.signature(body, secret: Self.secret))"]))
+            let interim = connection.receive(timeout: .milliseconds(500), until: "\r\n\r\n")
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue"), "\(interim)")
+            connection.send(body)
+            let final = connection.receive(timeout: .seconds(2), until: "duplicates")
+            #expect(final.hasPrefix("HTTP/1.1 200"), "\(final)")
+
+            let large = try RawConnection(port: relay.listenPort)
+            large.send(Self.head(["Expect: 100-continue", "Content-Length: 2097152", "X-Line-Signature: AAAA"]))
+            let refused = large.receive(timeout: .milliseconds(500), until: "}")
+            #expect(refused.hasPrefix("HTTP/1.1 413"), "\(refused)")
+            #expect(!refused.contains("100 Continue"))
+        }
+    }
+
+    /// An ~80 KiB source id used to be logged and answered whole.
+    @Test func longSourceIDsAreNotEchoed() async throws {
+        try await Self.withRelay { relay, _ in
+            let id = String(repeating: "x", count: 60_000)
+            let reply = try await post(relay.webhookURL(id), body: Array("{}".utf8))
+            #expect(reply.status == 404)
+            #expect(reply.body.contains("unknown_source"))
+            #expect(reply.body.count < 300, "\(reply.body.count) bytes")
+            let short = try await post(relay.webhookURL("nope"), body: Array("{}".utf8))
+            #expect(short.body.contains("nope"), "a valid id is still named")
+            #expect(await eventually { relay.logTail(20).contains("60000 bytes") })
+            #expect(!relay.logTail(50).contains(String(repeating: "x", count: 100)))
+        }
+    }
+
+    /// Framing errors get the JSON 400 of every other refusal, in plain words; before, an empty 400 or the parser's text.
+    @Test func framingErrorsGetAPlainJSON400() async throws {
+        try await Self.withRelay { relay, _ in
+            let garbage = try RawConnection(port: relay.listenPort)
+            garbage.send("THIS IS NOT HTTP\r\n\r\n")
+            let first = garbage.receive(timeout: .seconds(2), until: "}")
+            #expect(first.hasPrefix("HTTP/1.1 400"), "\(first)")
+            #expect(first.contains(#""error":"invalid_request""#), "\(first)")
+
+            let chunked = try RawConnection(port: relay.listenPort)
+            chunked.send(Self.head(["Transfer-Encoding: chunked", "X-Line-Signature: AAAA"]) + "zz\r\nnot a chunk\r\n")
+            let second = chunked.receive(timeout: .seconds(2), until: "}")
+            #expect(second.hasPrefix("HTTP/1.1 400"), "\(second)")
+            #expect(second.contains(#""error":"invalid_payload""#), "\(second)")
+            #expect(!second.contains("HTTPParserError") && !second.contains("invalidChunkSize"), "\(second)")
+            #expect(try await Self.signedPost(relay).status == 200, "the process serves on")
+        }
+    }
+
+    /// The body that used to end the process (SIGILL in Timestamp.format), and one that repeats a member name.
+    @Test func signedBodiesAtTheEdgeAre400AndTheProcessLives() async throws {
+        try await Self.withRelay { relay, process in
+            for event in [
+                LINE.deliveryEvent(id: LINE.eventID(), timestamp: Int64.min),
+                LINE.deliveryEvent(id: LINE.eventID(), timestamp: Int64.max),
+                #"{"type":"follow","webhookEventId":"01A","webhookEventId":"01B","timestamp":1650590038721}"#,
+            ] {
+                let body = LINE.body([event])
+                let reply = try await post(relay.webhookURL("line"), body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: Self.secret))])
+                #expect(reply.status == 400, "\(reply.body)")
+                #expect(reply.body.contains("invalid_payload"))
+            }
+            #expect(process.isRunning)
+            #expect(try await Self.signedPost(relay).status == 200)
+        }
+    }
+
+    /// The repository's development secrets are public: never served beyond loopback unless asked for.
+    @Test func developmentSecretsAreRefusedOffLoopback() async throws {
+        let directory = try TempDirectory()
+        defer { directory.remove() }
+        let config = directory.file("routes.yaml")
+        try """
+            listen: 0.0.0.0:\(try freePort())
+            store:
+              sqlite: \(directory.file("relay.db"))
+            sources:
+              line:
+                provider: line
+                channel_secret: ${RELAY_TEST_UNSET_SECRET:-dev-secret}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try await runRelayCommand(["serve", "--config", config])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("RELAY_TEST_UNSET_SECRET"), "\(result.stderr)")
+        #expect(result.stderr.contains("--allow-development-secrets"))
+        #expect(result.stderr.split(separator: "\n").count == 1, "one readable line: \(result.stderr)")
+    }
+}
