@@ -237,4 +237,56 @@ struct HostileClientTests {
         #expect(result.stderr.contains("--allow-development-secrets"))
         #expect(result.stderr.split(separator: "\n").count == 1, "one readable line: \(result.stderr)")
     }
+
+    /// Kept as it was (issue 18): `/readyz` turns 503 when the store can take no write, and 200 again when it can.
+    /// A real full disk: a 4 MiB tmpfs, filled, under the store.
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs to fill needs root"))
+    func readyzIs503WhileTheDiskIsFull() async throws {
+        let relay = try RelayProcesses(yamlBody: Self.yaml())
+        let disk = relay.directory.file("disk")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        try #require(shell("mount -t tmpfs -o size=4m tmpfs \(disk)") == 0)
+        try relay.writeConfig("", raw: """
+            listen: 127.0.0.1:\(relay.listenPort)
+            admin:
+              listen: 127.0.0.1:\(relay.adminPort)
+            store:
+              sqlite: \(disk)/relay.db
+
+            """ + Self.yaml())
+        do {
+            _ = try await relay.start()
+            let filler = open("\(disk)/filler", O_WRONLY | O_CREAT, 0o600)
+            let chunk = [UInt8](repeating: 0, count: 65_536)
+            while chunk.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+            close(filler)
+            // Events of 2 KB until the WAL can take no more: ingest answers 503, nothing is acknowledged falsely.
+            var refused = false
+            for _ in 0..<2_000 where !refused {
+                let body = LINE.body([LINE.deliveryEvent(id: LINE.eventID()).replacingOccurrences(of: "\"mode\"", with: "\"pad\":\"\(String(repeating: "p", count: 2_000))\",\"mode\"")])
+                refused = try await post(relay.webhookURL("line"), body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: Self.secret))]).status == 503
+            }
+            #expect(refused)
+            #expect(await eventually(timeout: .seconds(3)) { await get("http://127.0.0.1:\(relay.adminPort)/readyz")?.status == 503 })
+            unlink("\(disk)/filler")
+            #expect(await eventually(timeout: .seconds(5)) { await get("http://127.0.0.1:\(relay.adminPort)/readyz")?.status == 200 })
+            #expect(try await Self.signedPost(relay).status == 200)
+        } catch {
+            _ = shell("umount -l \(disk)")
+            await relay.cleanUp()
+            throw error
+        }
+        _ = shell("umount -l \(disk)")
+        await relay.cleanUp()
+    }
+
+    /// Runs `command` with /bin/sh; its exit status.
+    func shell(_ command: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }
