@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fuzzes relay's untrusted-input parsers (JSON, LINE and 8x8 bodies) with libFuzzer and AddressSanitizer:
-#   bash fuzz/run.sh            # FUZZ_SECONDS (120) of fuzzing, seeded with the provider fixtures
+#   bash fuzz/run.sh            # FUZZ_SECONDS (120) of fuzzing, seeded with the provider fixtures and fuzz/seeds,
+#                               # with the dictionary fuzz/relay.dict (members and numbers at the edges)
 # The target (fuzz/main.swift) is built in .build-fuzz/ as its own small package over Sources/RelayCore, so the
 # project's Package.swift carries no sanitizer flags. Crashing inputs are written to .build-fuzz/crash-*.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$ROOT/.build-fuzz
-FIXTURES=${FIXTURES:-$ROOT/../shared/fixtures}
+FIXTURES=${FIXTURES:-$ROOT/Tests/Fixtures}
 SECONDS_TO_RUN=${FUZZ_SECONDS:-120}
 
 mkdir -p "$WORK/pkg/Sources/fuzzrelay" "$WORK/corpus"
@@ -33,10 +34,9 @@ SWIFT
 (cd "$WORK/pkg" && swift build -c release --product fuzzrelay -Xswiftc -sanitize=fuzzer,address)
 
 # Seeds: every fixture once per parser (the first byte picks it: 0 JSON, 1 LINE, 2 8x8).
-if [ -d "$FIXTURES" ]; then
-  for f in "$FIXTURES"/*/*.json; do
-    for mode in 0 1 2; do (printf "\\x0$mode"; cat "$f") >"$WORK/corpus/$mode-$(basename "$(dirname "$f")")-$(basename "$f")"; done
-  done
-fi
+for f in "$FIXTURES"/*/*.json "$ROOT"/fuzz/seeds/*.json; do
+  [ -f "$f" ] || continue
+  for mode in 0 1 2; do (printf "\\x0$mode"; cat "$f") >"$WORK/corpus/$mode-$(basename "$(dirname "$f")")-$(basename "$f")"; done
+done
 cd "$WORK"
-exec "$WORK/pkg/.build/release/fuzzrelay" "$WORK/corpus" -max_total_time="$SECONDS_TO_RUN" -max_len=16384 -print_final_stats=1
+exec "$WORK/pkg/.build/release/fuzzrelay" "$WORK/corpus" -max_total_time="$SECONDS_TO_RUN" -max_len=16384 -dict="$ROOT/fuzz/relay.dict" -print_final_stats=1
