@@ -10,5 +10,6 @@ public protocol ProviderSourceSettings: Sendable, CustomStringConvertible {
 }
 
 extension ProviderSourceSettings {
+    /// The summary: settings hold secrets, so printing them must not fall back to showing every field.
     public var description: String { authenticationSummary }
 }
