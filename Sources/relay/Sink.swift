@@ -8,11 +8,11 @@ import RelayCore
 struct Sink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Receive forwarded events and check their signatures.",
-        discussion: "Provider options (for passthrough destinations):\n"
-            + checks.map { "  --\($0.option) <secret>  \($0.help)" }.joined(separator: "\n"))
+        discussion: "Provider options, for events from passthrough destinations:\n"
+            + checks.map { "--\($0.option) <secret>: \($0.help)" }.joined(separator: "\n"))
 
     /// The providers' passthrough signature checks; each adds an option `--<option> <secret>`.
-    static var checks: [SinkCheck] { ProviderRegistry.all.compactMap(\.sinkCheck) }
+    static let checks = ProviderRegistry.all.compactMap(\.sinkCheck)
 
     @Option(help: "Port to listen on.") var port = 9000
     @Option(help: "Host to listen on.") var host = "127.0.0.1"
