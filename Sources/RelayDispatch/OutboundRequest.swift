@@ -19,17 +19,19 @@ public struct OutboundRequest: Sendable, Equatable {
             body = job.canonical
             headers = standardWebhooksHeaders(CanonicalEvent.contentType, id: job.eventID, body: body, destination: destination, nowSeconds: nowSeconds)
         case .passthrough:
+            guard let provider = ProviderRegistry.provider(for: job.provider) else {
+                throw DeliveryError("no provider \"\(job.provider)\" to send its own format (stored by another relay version)")
+            }
             if let stored = job.passthrough {
                 body = stored
             } else {
-                body = try rebuildPassthrough(job)
+                body = try rebuildPassthrough(job, provider: provider)
             }
             headers.append(("Content-Type", "application/json"))
-            if job.provider == .line {
-                guard let key = destination.lineSigner else {
-                    throw DeliveryError("destination \(destination.id) has no line_channel_secret to sign LINE events")
-                }
-                headers.append(("X-Line-Signature", LINEProvider.signature(body: body, key: key)))
+            do {
+                headers += try provider.passthroughHeaders(body: body, destination: destination)
+            } catch {
+                throw DeliveryError(error.description)
             }
         }
         headers.append(contentsOf: destination.headers)
@@ -74,15 +76,11 @@ public struct OutboundRequest: Sendable, Equatable {
 
     /// The provider-format body from the canonical event, for a job whose passthrough body was not stored
     /// (its destination became `passthrough` by a reload after the event arrived).
-    static func rebuildPassthrough(_ job: DeliveryJob) throws(DeliveryError) -> [UInt8] {
-        guard let event = try? JSONParser.parse(job.canonical), let raw = event["data"]?["raw"] else {
+    static func rebuildPassthrough(_ job: DeliveryJob, provider: any WebhookProvider) throws(DeliveryError) -> [UInt8] {
+        guard let body = provider.passthroughBody(canonical: job.canonical) else {
             throw DeliveryError("the stored event cannot be read back")
         }
-        guard job.provider == .line else { return JSONWriter.serialize(raw) }
-        var body = JSONObject()
-        body.append("destination", event["data"]?["account"])
-        body.append("events", .array([raw]))
-        return JSONWriter.serialize(.object(body))
+        return body
     }
 }
 

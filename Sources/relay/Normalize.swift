@@ -6,7 +6,7 @@ import RelayCore
 struct Normalize: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the canonical events of a provider webhook body.")
 
-    @Option(name: .long, help: "line or 8x8.")
+    @Option(name: .long, help: "\(ProviderRegistry.namesInWords).")
     var provider: String
 
     @Option(name: .long, help: "Source id to write in the events (default: the provider name).")
@@ -16,9 +16,10 @@ struct Normalize: ParsableCommand {
     var file: String?
 
     func run() throws {
-        guard let kind = ProviderKind(rawValue: provider.lowercased()) else {
-            throw CommandFailure.exit("unknown provider \"\(provider)\" (use line or 8x8)")
+        guard let webhookProvider = ProviderRegistry.provider(named: provider.lowercased()) else {
+            throw CommandFailure.exit("unknown provider \"\(provider)\" (use \(ProviderRegistry.namesInWords))")
         }
+        let kind = webhookProvider.kind
         let body: [UInt8]
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.exit("cannot read \(file)") }
@@ -28,7 +29,7 @@ struct Normalize: ParsableCommand {
         }
         let events: [IncomingEvent]
         do {
-            events = try ProviderRegistry.provider(for: kind).events(
+            events = try webhookProvider.events(
                 from: body, sourceID: source ?? kind.rawValue, receivedAtMilliseconds: Timestamp.nowMilliseconds())
         } catch {
             throw CommandFailure.exit("invalid \(kind.rawValue) body: \(error.message)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import NIOPosix
+import RelayCore
 
 /// The `relay` executable: one subcommand per file.
 @main
@@ -16,7 +17,7 @@ enum RelayMain {
 struct Relay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
-        abstract: "A webhook edge for LINE and 8x8: verify, deduplicate, store, forward.",
+        abstract: "A webhook edge for \(ProviderRegistry.all.map(\.displayName).joined(separator: " and ")): verify, deduplicate, store, forward.",
         subcommands: [Serve.self, Check.self, Normalize.self, Schema.self, Stats.self, DeadLetters.self, Simulate.self, Sink.self],
         defaultSubcommand: Serve.self)
 }

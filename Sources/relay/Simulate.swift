@@ -8,7 +8,10 @@ import RelayCore
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a signed sample provider webhook to a running relay.",
-        discussion: "Samples: " + Samples.names.joined(separator: ", "))
+        discussion: "Samples: " + sampleNames.joined(separator: ", "))
+
+    /// Every provider's samples, in registry order.
+    static var sampleNames: [String] { ProviderRegistry.all.flatMap(\.sampleNames) }
 
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The sample to send.") var sample: String
@@ -17,20 +20,20 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "How many (each with fresh ids).") var count = 1
 
     func run() async throws {
-        guard Samples.body(sample) != nil else {
-            throw CommandFailure.exit("unknown sample \"\(sample)\" (known: \(Samples.names.joined(separator: ", ")))")
+        guard let provider = ProviderRegistry.provider(ofSample: sample) else {
+            throw CommandFailure.exit("unknown sample \"\(sample)\" (known: \(Self.sampleNames.joined(separator: ", ")))")
         }
         let config = try options.load()
-        let kind = Samples.provider(of: sample)
-        guard let src = source.flatMap(config.source) ?? config.sources.first(where: { $0.provider == kind }) else {
+        let kind = provider.kind
+        guard let src = source.flatMap(config.source) ?? config.sources.first(where: { $0.provider.kind == kind }) else {
             throw CommandFailure.exit(source.map { "no source \"\($0)\" in \(options.path)" } ?? "no \(kind.rawValue) source in \(options.path)")
         }
-        guard src.provider == kind else { throw CommandFailure.exit("source \(src.id) is \(src.provider.rawValue), but \(sample) is a \(kind.rawValue) sample") }
+        guard src.provider.kind == kind else { throw CommandFailure.exit("source \(src.id) is \(src.provider.kind.rawValue), but \(sample) is a \(kind.rawValue) sample") }
         let host = ["0.0.0.0", "::", "[::]"].contains(config.listen.host) ? "127.0.0.1" : config.listen.host
         let url = to ?? "http://\(host):\(config.listen.port)/webhooks/\(src.id)"
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            try await send(config: config, source: src, kind: kind, url: url, client: client)
+            try await send(source: src, provider: provider, url: url, client: client)
         } catch {
             try? await client.shutdown()
             throw error
@@ -38,20 +41,14 @@ struct Simulate: AsyncParsableCommand {
         try await client.shutdown()
     }
 
-    private func send(config: RelayConfig, source src: SourceConfig, kind: ProviderKind, url: String, client: HTTPClient) async throws {
+    private func send(source src: SourceConfig, provider: any WebhookProvider, url: String, client: HTTPClient) async throws {
         for _ in 0..<max(1, count) {
-            let body = Array(Samples.body(sample)!.utf8)
+            let body = provider.sampleBody(sample) ?? []
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
-            switch (kind, src.auth) {
-            case (.line, _):
-                request.headers.add(name: "X-Line-Signature", value: LINEProvider.signature(body: body, channelSecret: src.channelSecrets.first ?? ""))
-            case (_, .basic(let user, let password)?):
-                request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
-            case (_, .bearer(let token)?):
-                request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            default: break
+            if let credential = src.settings.credential(for: body) {
+                request.headers.add(name: provider.credentialHeader, value: credential)
             }
             request.body = .bytes(ByteBuffer(bytes: body))
             do {

@@ -18,11 +18,11 @@ struct ConfigTests {
 
         #expect(config.sources.map(\.id) == ["line", "eightxeight"])
         let line = try #require(config.source("line"))
-        #expect(line.provider == .line)
+        #expect(line.provider.kind == .line)
         #expect(line.channelSecrets == ["line-secret-1"])
         #expect(line.auth == nil)
         let eight = try #require(config.source("eightxeight"))
-        #expect(eight.provider == .eightByEight)
+        #expect(eight.provider.kind == .eightByEight)
         #expect(eight.auth == .basic(username: "relay", password: "8x8-password"))
         #expect(eight.allowFrom == [IPRange("52.220.117.120/32"), IPRange("2001:db8::/32")].compactMap { $0 })
         #expect(eight.channelSecrets.isEmpty)

@@ -30,17 +30,19 @@ struct KeyedHMACTests {
     }
 
     @Test func configsRekeyWhenTheirSecretsChange() {
-        var destination = DestinationConfig(id: "d", url: "http://127.0.0.1/", signingKey: [1, 2, 3], lineChannelSecret: "a")
+        var destination = DestinationConfig(id: "d", url: "http://127.0.0.1/", signingKey: [1, 2, 3])
+        var lineSettings = LINEDestinationSettings(channelSecret: "a")
         let body = Array("x".utf8)
         destination.signingKey = [4, 5, 6]
-        destination.lineChannelSecret = "b"
+        lineSettings.channelSecret = "b"
         #expect(destination.signer.map { Array($0.code(body)) } == Array(KeyedHMAC(key: [4, 5, 6] as [UInt8]).code(body)))
-        #expect(destination.lineSigner.map { Array($0.code(body)) } == Array(KeyedHMAC(key: Array("b".utf8)).code(body)))
+        #expect(Array(lineSettings.signer.code(body)) == Array(KeyedHMAC(key: Array("b".utf8)).code(body)))
         destination.signingKey = nil
         #expect(destination.signer == nil)
 
-        var source = SourceConfig(id: "s", provider: .line, channelSecrets: ["one"])
-        source.channelSecrets = ["two", "three"]
+        var settings = LINESourceSettings(channelSecrets: ["one"])
+        settings.channelSecrets = ["two", "three"]
+        let source = SourceConfig(id: "s", provider: LINEProvider(), settings: settings)
         let signature = Data(base64Encoded: LINEProvider.signature(body: body, channelSecret: "three"))!
         #expect(LINEProvider().verify(credential: signature.base64EncodedString(), body: body, source: source))
         #expect(!LINEProvider().verify(credential: LINEProvider.signature(body: body, channelSecret: "one"), body: body, source: source))

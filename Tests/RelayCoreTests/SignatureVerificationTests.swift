@@ -75,7 +75,7 @@ struct SignatureVerificationTests {
     }
 
     @Test func lineSourceWithoutSecretsRejectsEverything() {
-        let source = SourceConfig(id: "empty", provider: .line)
+        let source = SourceConfig(id: "empty", provider: LINEProvider(), settings: LINESourceSettings(channelSecrets: []))
         #expect(!LINEProvider().verify(credential: Self.vectorSignature, body: Self.body, source: source))
     }
 
@@ -117,9 +117,9 @@ struct SignatureVerificationTests {
     }
 
     @Test func providersNameTheirHeaders() {
-        #expect(ProviderRegistry.provider(for: .line).credentialHeader == "x-line-signature")
-        #expect(ProviderRegistry.provider(for: .eightByEight).credentialHeader == "authorization")
-        #expect(ProviderRegistry.provider(for: .line).kind == .line)
-        #expect(ProviderRegistry.provider(for: .eightByEight).kind == .eightByEight)
+        #expect(ProviderRegistry.provider(for: .line)!.credentialHeader == "x-line-signature")
+        #expect(ProviderRegistry.provider(for: .eightByEight)!.credentialHeader == "authorization")
+        #expect(ProviderRegistry.provider(for: .line)!.kind == .line)
+        #expect(ProviderRegistry.provider(for: .eightByEight)!.kind == .eightByEight)
     }
 }

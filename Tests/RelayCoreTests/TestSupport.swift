@@ -40,7 +40,7 @@ enum Normalize {
     static let receivedAtText = "2026-11-24T09:00:00.123Z"
 
     static func events(_ kind: ProviderKind, _ body: [UInt8], sourceID: String) throws -> [IncomingEvent] {
-        try ProviderRegistry.provider(for: kind).events(from: body, sourceID: sourceID, receivedAtMilliseconds: receivedAt)
+        try ProviderRegistry.provider(for: kind)!.events(from: body, sourceID: sourceID, receivedAtMilliseconds: receivedAt)
     }
 
     static func events(_ kind: ProviderKind, _ text: String, sourceID: String = "src") throws -> [IncomingEvent] {
@@ -55,7 +55,7 @@ enum Normalize {
     /// The payload error thrown for `text`, or nil when it normalizes fine.
     static func payloadError(_ kind: ProviderKind, _ text: String) -> PayloadError? {
         do {
-            _ = try ProviderRegistry.provider(for: kind).events(
+            _ = try ProviderRegistry.provider(for: kind)!.events(
                 from: Array(text.utf8), sourceID: "src", receivedAtMilliseconds: receivedAt)
             return nil
         } catch {
@@ -168,4 +168,14 @@ enum LINESamples {
          "someNewTopLevel":"x",\(context("01H810YECXQQZ37VAXPF6H9E6F", 1692251666742)),"source":\(userSource)}
         ]}
         """
+}
+
+/// The provider settings the tests look at, read through the providers' own types (the configs hold them opaquely).
+extension SourceConfig {
+    var channelSecrets: [String] { settings(as: LINESourceSettings.self)?.channelSecrets ?? [] }
+    var auth: EightByEightAuth? { settings(as: EightByEightSourceSettings.self)?.auth }
+}
+
+extension DestinationConfig {
+    var lineChannelSecret: String? { providerSettings(LINEDestinationSettings.self)?.channelSecret }
 }

@@ -104,7 +104,7 @@ extension DeliveryEngine {
             #expect(event["id"]?.stringValue == id)
             #expect(event["data"]?["source_id"]?.stringValue == source)
             let receivedAt = try #require(event["data"]?["received_at"]?.stringValue.flatMap(Timestamp.parse))
-            let again = try ProviderRegistry.provider(for: provider).events(from: sentBody, sourceID: source, receivedAtMilliseconds: receivedAt)
+            let again = try ProviderRegistry.provider(for: provider)!.events(from: sentBody, sourceID: source, receivedAtMilliseconds: receivedAt)
             #expect(again.count == 1)
             #expect(again.first?.canonical == hit.body, "the body is not the canonical event: \(hit.text)")
         }

@@ -65,7 +65,7 @@ extension DeliveryEngine {
 
         /// The canonical id (dedup key) of a one-event 8x8 body.
         static func eventID(_ body: [UInt8]) throws -> String {
-            try #require(try ProviderRegistry.provider(for: .eightByEight).events(from: body, sourceID: "eightxeight", receivedAtMilliseconds: 0).first).id
+            try #require(try ProviderRegistry.provider(for: .eightByEight)!.events(from: body, sourceID: "eightxeight", receivedAtMilliseconds: 0).first).id
         }
 
         @Test func sourceListsAndTypeGlobsPickTheDestinations() async throws {

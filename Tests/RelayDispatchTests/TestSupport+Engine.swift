@@ -99,7 +99,7 @@ final class Engine: Sendable {
     @discardableResult
     func ingestDirect(_ body: [UInt8], source: String, provider: ProviderKind) async throws -> [IncomingEvent] {
         let now = Timestamp.nowMilliseconds()
-        let events = try ProviderRegistry.provider(for: provider).events(from: body, sourceID: source, receivedAtMilliseconds: now)
+        let events = try ProviderRegistry.provider(for: provider)!.events(from: body, sourceID: source, receivedAtMilliseconds: now)
         let current = config.current
         let items = events.map { event in
             let destinations = current.destinations(forSource: source, type: event.type)

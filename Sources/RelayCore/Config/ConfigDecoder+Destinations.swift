@@ -3,14 +3,13 @@ import Yams
 
 /// Decoding of the `destinations` section.
 extension ConfigDecoder {
-    private static let destinationKeys = [
-        "url", "format", "secret", "headers", "timeout", "concurrency", "retry", "line_channel_secret", "batch",
-    ]
+    /// The providers' keys sit before `batch`, where messages have always listed them.
+    private static let destinationKeys = ["url", "format", "secret", "headers", "timeout", "concurrency", "retry"]
+        + ProviderRegistry.providers.flatMap(\.destinationKeys) + ["batch"]
     /// Headers relay sets itself (framing, signing); letting config override them would break deliveries.
-    static let reservedHeaders: Set<String> = [
+    static let reservedHeaders: Set<String> = Set([
         "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature",
-        "x-line-signature",
-    ]
+    ] + ProviderRegistry.providers.flatMap(\.passthroughHeaderNames))
     private static let tokenSymbols = Set("!#$%&'*+-.^_`|~")
 
     /// Decodes `destinations`; absent or empty is fine (events are then stored but not forwarded).
@@ -60,11 +59,9 @@ extension ConfigDecoder {
             destination.secret = secret
             destination.signingKey = key
         }
-        if let node = fields.value("line_channel_secret") {
-            destination.lineChannelSecret = nonEmptyString(node, path: fields.path("line_channel_secret"), secret: true)
-            if destination.format == .canonical {
-                warn(fields.path("line_channel_secret"), fields.keyLine("line_channel_secret"),
-                     "ignored: line_channel_secret only applies to passthrough destinations")
+        for provider in ProviderRegistry.providers {
+            if let settings = provider.decodeDestinationSettings(fields, format: destination.format, decoder: &self) {
+                destination.providerSettings.append(settings)
             }
         }
         if let node = fields.value("headers") {

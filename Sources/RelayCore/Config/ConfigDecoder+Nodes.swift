@@ -86,6 +86,15 @@ extension ConfigDecoder {
         return value
     }
 
+    /// A key that must be present with a non-empty value.
+    mutating func requiredString(_ fields: MappingFields, _ key: String, secret: Bool) -> String? {
+        guard let node = fields.value(key) else {
+            error(fields.path(key), fields.line, "missing \(key)")
+            return nil
+        }
+        return nonEmptyString(node, path: fields.path(key), secret: secret)
+    }
+
     /// Reads a list; `example` shows the expected shape in the message.
     mutating func sequence(_ node: Node, path: String, example: String) -> [Node]? {
         guard case .sequence(let items) = node else {

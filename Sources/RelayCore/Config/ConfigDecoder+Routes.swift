@@ -48,20 +48,22 @@ extension ConfigDecoder {
         return ok ? list.map(\.0) : nil
     }
 
-    /// Cross-section rules: passthrough destinations that receive LINE events must be able to re-sign them,
-    /// and destinations no route uses are probably mistakes.
+    /// Cross-section rules: passthrough destinations must be able to send each provider's events in its own format
+    /// (e.g. re-sign them), and destinations no route uses are probably mistakes.
     mutating func checkRouting(_ config: RelayConfig) {
-        let lineSources = config.sources.filter { $0.provider == .line }.map(\.id)
-        var reported = Set<String>()
-        for (index, route) in config.routes.enumerated() {
-            guard let lineSource = lineSources.first(where: { route.from?.contains($0) ?? true }) else { continue }
-            for id in route.to where !reported.contains(id) {
-                guard let destination = config.destination(id), destination.format == .passthrough,
-                      destination.lineChannelSecret == nil else { continue }
-                reported.insert(id)
-                error("destinations.\(id)", line(ofDestination: id),
-                      "passthrough destination receives LINE events (source \"\(lineSource)\" via routes[\(index)]) "
-                      + "and needs line_channel_secret to re-sign them (the receiving bot's channel secret)")
+        for provider in ProviderRegistry.providers {
+            let sources = config.sources.filter { $0.provider.kind == provider.kind }.map(\.id)
+            var reported = Set<String>()
+            for (index, route) in config.routes.enumerated() {
+                guard let source = sources.first(where: { route.from?.contains($0) ?? true }) else { continue }
+                for id in route.to where !reported.contains(id) {
+                    guard let destination = config.destination(id), destination.format == .passthrough,
+                          let requirement = provider.passthroughRequirement(destination) else { continue }
+                    reported.insert(id)
+                    error("destinations.\(id)", line(ofDestination: id),
+                          "passthrough destination receives \(provider.displayName) events (source \"\(source)\" via routes[\(index)]) "
+                          + "and needs \(requirement)")
+                }
             }
         }
         let used = Set(config.routes.flatMap(\.to))

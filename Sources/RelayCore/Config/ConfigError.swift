@@ -13,7 +13,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, LocalizedEr
         self.issues = issues
     }
 
-    /// One line per issue, compiler style: `routes.yaml:12: sources.line.channel_secret: message`.
+    /// One line per issue, compiler style: `routes.yaml:12: destinations.crm.url: message`.
     public var description: String {
         issues.map { issue in
             var text = file

@@ -1,6 +1,6 @@
 /// One problem (error or warning) found in a configuration file, located by key path and line.
 public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
-    /// Key path of the offending value, e.g. `sources.line.channel_secret` or `routes[1].to[0]`; empty for file-level problems.
+    /// Key path of the offending value, e.g. `destinations.crm.url` or `routes[1].to[0]`; empty for file-level problems.
     public var path: String
     /// 1-based line in the file, when known.
     public var line: Int?
@@ -14,7 +14,7 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `line 12: sources.line.channel_secret: message`, leaving out the parts that are unknown.
+    /// `line 12: destinations.crm.url: message`, leaving out the parts that are unknown.
     public var description: String {
         var text = ""
         if let line { text += "line \(line): " }

@@ -12,10 +12,8 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     public var signingKey: [UInt8]? { didSet { signer = signingKey.map { KeyedHMAC(key: $0) } } }
     /// `signingKey`, keyed for HMAC once rather than per attempt.
     public private(set) var signer: KeyedHMAC?
-    /// LINE channel secret used to re-sign passthrough bodies of LINE events for this destination.
-    public var lineChannelSecret: String? { didSet { lineSigner = lineChannelSecret.map { KeyedHMAC(key: Array($0.utf8)) } } }
-    /// `lineChannelSecret`, keyed for HMAC once rather than per attempt.
-    public private(set) var lineSigner: KeyedHMAC?
+    /// Settings providers keep here (their own `destinations.<id>` keys), at most one per provider.
+    public var providerSettings: [any ProviderDestinationSettings]
     /// Extra request headers, in config order.
     public var headers: [(name: String, value: String)]
     /// Per-attempt request timeout.
@@ -37,7 +35,7 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
 
     /// Creates a destination.
     public init(id: String, url: String, format: OutputFormat = .canonical, secret: String? = nil,
-                signingKey: [UInt8]? = nil, lineChannelSecret: String? = nil,
+                signingKey: [UInt8]? = nil, providerSettings: [any ProviderDestinationSettings] = [],
                 headers: [(name: String, value: String)] = [], timeout: Duration = Self.defaultTimeout,
                 concurrency: Int = Self.defaultConcurrency, retry: [Duration]? = nil, batch: Int? = nil) {
         self.id = id
@@ -46,13 +44,22 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         self.secret = secret
         self.signingKey = signingKey
         self.signer = signingKey.map { KeyedHMAC(key: $0) }
-        self.lineChannelSecret = lineChannelSecret
-        self.lineSigner = lineChannelSecret.map { KeyedHMAC(key: Array($0.utf8)) }
+        self.providerSettings = providerSettings
         self.headers = headers
         self.timeout = timeout
         self.concurrency = concurrency
         self.retry = retry
         self.batch = batch
+    }
+
+    /// The settings of the provider `kind`, if it keeps any here; a short scan, as a destination has one or none.
+    public func providerSettings(for kind: ProviderKind) -> (any ProviderDestinationSettings)? {
+        providerSettings.first { $0.kind == kind }
+    }
+
+    /// The settings of a provider's own type.
+    public func providerSettings<Settings: ProviderDestinationSettings>(_ type: Settings.Type) -> Settings? {
+        providerSettings.lazy.compactMap { $0 as? Settings }.first
     }
 
     /// The URL with any `user:password@` replaced by `***@`, safe to print.
@@ -67,7 +74,7 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     public var description: String {
         var signing: [String] = []
         if secret != nil { signing.append("signed") }
-        if format == .passthrough, lineChannelSecret != nil { signing.append("LINE re-signed") }
+        if format == .passthrough { signing += providerSettings.map(\.summary) }
         var traits = [format.rawValue]
         if let batch { traits.append("batches of up to \(batch)") }
         traits += signing.isEmpty ? ["unsigned"] : signing

@@ -2,42 +2,32 @@
 public struct SourceConfig: Sendable, CustomStringConvertible {
     /// The id from the config (`[A-Za-z0-9_-]+`), also the URL path segment.
     public var id: String
-    /// Which provider sends to this source.
-    public var provider: ProviderKind
-    /// LINE channel secrets accepted for signature checks (several during rotation); empty for 8x8.
-    public var channelSecrets: [String] { didSet { lineKeys = channelSecrets.map { KeyedHMAC(key: Array($0.utf8)) } } }
-    /// `channelSecrets`, keyed for HMAC once rather than per request.
-    public private(set) var lineKeys: [KeyedHMAC] = []
-    /// How 8x8 requests are authenticated; nil for LINE.
-    public var auth: EightByEightAuth?
+    /// Which provider sends to this source; resolved at config time, so a request looks nothing up.
+    public var provider: any WebhookProvider
+    /// The provider's own settings (its credentials), decoded and prepared by the provider.
+    public var settings: any ProviderSourceSettings
     /// Source-address allow list; empty means any address.
     public var allowFrom: [IPRange]
 
     /// Creates a source.
-    public init(id: String, provider: ProviderKind, channelSecrets: [String] = [],
-                auth: EightByEightAuth? = nil, allowFrom: [IPRange] = []) {
+    public init(id: String, provider: any WebhookProvider, settings: any ProviderSourceSettings, allowFrom: [IPRange] = []) {
         self.id = id
         self.provider = provider
-        self.channelSecrets = channelSecrets
-        self.lineKeys = channelSecrets.map { KeyedHMAC(key: Array($0.utf8)) }
-        self.auth = auth
+        self.settings = settings
         self.allowFrom = allowFrom
     }
 
-    /// How requests are authenticated, in words and without any secret.
-    public var authenticationSummary: String {
-        switch provider {
-        case .line:
-            let count = channelSecrets.count
-            return count == 1 ? "LINE signature (1 channel secret)" : "LINE signature (\(count) channel secrets)"
-        case .eightByEight:
-            return auth?.description ?? "no authentication"
-        }
+    /// The settings as a provider's own type; nil when they are another provider's.
+    public func settings<Settings: ProviderSourceSettings>(as type: Settings.Type) -> Settings? {
+        settings as? Settings
     }
+
+    /// How requests are authenticated, in words and without any secret.
+    public var authenticationSummary: String { settings.authenticationSummary }
 
     /// `id (provider, authentication[, allow_from ranges])`; never shows secrets.
     public var description: String {
-        var text = "\(id) (\(provider.rawValue), \(authenticationSummary)"
+        var text = "\(id) (\(provider.kind.rawValue), \(authenticationSummary)"
         if !allowFrom.isEmpty {
             text += ", allow_from \(allowFrom.map(\.description).joined(separator: " "))"
         }

@@ -1,7 +1,7 @@
 /// The parts of a canonical (CloudEvents 1.0) event that a provider fills in; `build()` renders it.
 public struct CanonicalEvent: Sendable {
     public var id: String
-    /// `/line/<destination>` or `/8x8/<subAccountId>`.
+    /// `/<provider>/<account>`, e.g. the provider's channel or sub-account.
     public var source: String
     public var type: String
     public var timeMilliseconds: Int64

@@ -1,6 +1,7 @@
 /// The JSON Schema of the canonical event; `schema/canonical-event.schema.json` in the repository is the same text
-/// (a test keeps them equal).
+/// (a test keeps them equal). The provider names in it come from ``ProviderRegistry``.
 public enum CanonicalEventSchema {
+    /// The schema text.
     public static let text = #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -13,10 +14,10 @@ public enum CanonicalEventSchema {
   "properties": {
     "specversion": { "const": "1.0" },
     "id": { "type": "string", "minLength": 1, "description": "The dedup key: stable across retries and replays." },
-    "source": { "type": "string", "pattern": "^/(line|8x8)/.+$" },
+    "source": { "type": "string", "pattern": "^/(\#(sourceAlternatives))/.+$" },
     "type": {
       "type": "string",
-      "pattern": "^(delivery\\.[a-z0-9_]+|message\\.received|message\\.echo|line\\..+|8x8\\..+)$"
+      "pattern": "^(delivery\\.[a-z0-9_]+|message\\.received|message\\.echo|\#(typeAlternatives))$"
     },
     "time": { "$ref": "#/$defs/timestamp" },
     "subject": { "type": "string", "minLength": 1 },
@@ -26,7 +27,7 @@ public enum CanonicalEventSchema {
       "required": ["provider", "source_id", "redelivery", "received_at", "raw"],
       "additionalProperties": false,
       "properties": {
-        "provider": { "enum": ["line", "8x8"] },
+        "provider": { "enum": [\#(providerEnum)] },
         "source_id": { "type": "string", "minLength": 1 },
         "status": { "type": "string", "pattern": "^[a-z0-9_]+$", "description": "The provider's state, lower-cased; delivery.* events only." },
         "redelivery": { "type": "boolean" },
@@ -82,4 +83,20 @@ public enum CanonicalEventSchema {
   }
 }
 """#
+
+    private static var names: [String] { ProviderRegistry.all.map(\.kind.rawValue) }
+
+    /// The provider names as regular-expression alternatives (`a|b`).
+    private static var sourceAlternatives: String { names.map(pattern).joined(separator: "|") }
+
+    /// The provider-prefixed types of events relay has no canonical name for (`a\\..+|b\\..+` in JSON).
+    private static var typeAlternatives: String { names.map { pattern($0) + #"\\..+"# }.joined(separator: "|") }
+
+    /// The provider names as a JSON enum (`"a", "b"`).
+    private static var providerEnum: String { names.map { "\"\($0)\"" }.joined(separator: ", ") }
+
+    /// A name as a regular expression inside a JSON string: metacharacters escaped, with the backslash doubled.
+    private static func pattern(_ name: String) -> String {
+        name.map { #"\^$.|?*+()[]{}"#.contains($0) ? #"\\"# + String($0) : String($0) }.joined()
+    }
 }

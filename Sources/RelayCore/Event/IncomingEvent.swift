@@ -3,7 +3,8 @@ public struct IncomingEvent: Sendable {
     /// What the passthrough body is made from; it is only built when a passthrough destination is routed.
     enum PassthroughSource: Sendable {
         case body([UInt8])
-        case lineEvent([UInt8], destination: String?)
+        /// One event of a request that carries several: the provider wraps it in its envelope when asked.
+        case providerEvent([UInt8], account: String?, provider: any WebhookProvider)
     }
 
     /// The dedup key; also the canonical event's `id`.
@@ -12,17 +13,17 @@ public struct IncomingEvent: Sendable {
     public var type: String
     /// The provider's own time for the event, milliseconds since the epoch.
     public var eventTime: Int64
-    /// LINE's `deliveryContext.isRedelivery`.
+    /// Whether the provider says it sends this event again (e.g. a redelivery flag).
     public var redelivery: Bool
     /// The CloudEvents JSON body (format `canonical`).
     public var canonical: [UInt8]
     var passthroughSource: PassthroughSource
 
-    /// The provider-format body for `passthrough` destinations (LINE: unsigned, one event; 8x8: the original bytes).
+    /// The provider-format body for `passthrough` destinations (one event, unsigned).
     public var passthrough: [UInt8] {
         switch passthroughSource {
         case .body(let bytes): return bytes
-        case .lineEvent(let event, let destination): return LINEEventNormalizer.passthroughBody(event, destination: destination)
+        case .providerEvent(let event, let account, let provider): return provider.passthroughBody(event: event, account: account)
         }
     }
 

@@ -66,7 +66,7 @@ public struct IngestController: Sendable {
         }
         let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
         defer { budget.give(body.count) }
-        let provider = ProviderRegistry.provider(for: source.provider)
+        let provider = source.provider
         let credential = request.headers[values: HTTPField.Name(provider.credentialHeader)!].first
         guard provider.verify(credential: credential, body: body, source: source) else {
             throw .invalidSignature(credential == nil ? "the \(provider.credentialHeader) header is missing" : "the \(provider.credentialHeader) header does not verify")
@@ -88,7 +88,7 @@ public struct IngestController: Sendable {
         let outcome: [Bool]
         do {
             outcome = try await store.ingest(IngestRequest(
-                sourceID: sourceID, provider: source.provider, receivedAtMilliseconds: now,
+                sourceID: sourceID, provider: provider.kind, receivedAtMilliseconds: now,
                 dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds, events: items))
         } catch {
             throw .unavailable("the event store cannot commit now; retry later")

@@ -23,7 +23,7 @@ extension SQLiteStore {
             let passthrough: Data? = row[7]
             return DeliveryJob(
                 id: row[0], destination: destination, attempts: row[1], eventID: row[2],
-                sourceID: row[3], provider: ProviderKind(rawValue: row[4]) ?? .line,
+                sourceID: row[3], provider: ProviderKind(rawValue: row[4]),
                 type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
         }
         try db.execute(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id IN (\(idList(jobs.map(\.id))))", arguments: [now])

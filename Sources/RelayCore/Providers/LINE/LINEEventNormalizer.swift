@@ -63,22 +63,7 @@ enum LINEEventNormalizer {
             subject: subject, data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: event)
         return IncomingEvent(
             id: id, type: type, eventTime: time, redelivery: redelivery,
-            canonical: canonical.serialized(rawBytes: eventBytes), passthroughSource: .lineEvent(eventBytes, destination: destination))
-    }
-
-    /// `{"destination": ..., "events": [event]}`: what a LINE SDK backend expects, one event per request.
-    static func passthroughBody(_ eventBytes: [UInt8], destination: String?) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: eventBytes.count + 64)
-        var prefix = JSONObject()
-        prefix.append("destination", destination.map(JSONValue.string))
-        writer.write(.object(prefix))
-        var bytes = writer.bytes
-        bytes.removeLast()  // reopen the object to add "events" with the pre-serialized event
-        if destination != nil { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(contentsOf: Array("\"events\":[".utf8))
-        bytes.append(contentsOf: eventBytes)
-        bytes.append(contentsOf: Array("]}".utf8))
-        return bytes
+            canonical: canonical.serialized(rawBytes: eventBytes), passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
     }
 
     /// LINE delivery data is a SHA-256 phone hash (64 hex digits) or a free-form delivery tag.

@@ -1,22 +1,18 @@
 import Crypto
 import Foundation
 
+extension ProviderKind {
+    /// LINE Messaging API (HMAC-SHA256 `X-Line-Signature` with the channel secret).
+    public static let line = ProviderKind(rawValue: "line")
+}
+
 /// LINE Messaging API webhooks: `X-Line-Signature` over the raw body, many events per request.
 public struct LINEProvider: WebhookProvider {
     public init() {}
 
     public var kind: ProviderKind { .line }
+    public var displayName: String { "LINE" }
     public var credentialHeader: String { "x-line-signature" }
-
-    public func verify(credential: String?, body: [UInt8], source: SourceConfig) -> Bool {
-        guard let credential, let signature = Data(base64Encoded: credential), signature.count == SHA256.byteCount else {
-            return false
-        }
-        var valid = false
-        // Every secret is tried (no early exit) so timing does not reveal which one matched.
-        for key in source.lineKeys where key.isValid(signature, for: body) { valid = true }
-        return valid
-    }
 
     /// `base64(HMAC-SHA256(secret, body))`, the value of `X-Line-Signature`.
     public static func signature(body: some DataProtocol, channelSecret: String) -> String {
@@ -49,5 +45,42 @@ public struct LINEProvider: WebhookProvider {
             }
         }
         return result
+    }
+
+    /// `{"destination": ..., "events": [event]}`: what a LINE SDK backend expects, one event per request.
+    public func passthroughBody(event eventBytes: [UInt8], account destination: String?) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: eventBytes.count + 64)
+        var prefix = JSONObject()
+        prefix.append("destination", destination.map(JSONValue.string))
+        writer.write(.object(prefix))
+        var bytes = writer.bytes
+        bytes.removeLast()  // reopen the object to add "events" with the pre-serialized event
+        if destination != nil { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: Array("\"events\":[".utf8))
+        bytes.append(contentsOf: eventBytes)
+        bytes.append(contentsOf: Array("]}".utf8))
+        return bytes
+    }
+
+    /// Re-signed with the receiving bot's channel secret, so an unchanged LINE SDK backend accepts the body.
+    public func passthroughHeaders(
+        body: [UInt8], destination: DestinationConfig
+    ) throws(PassthroughSigningError) -> [(name: String, value: String)] {
+        guard let settings = destination.providerSettings(for: kind) else {
+            throw PassthroughSigningError("destination \(destination.id) has no line_channel_secret to sign LINE events")
+        }
+        return settings.passthroughHeaders(for: body)
+    }
+
+    public var passthroughHeaderNames: [String] { ["x-line-signature"] }
+
+    public var sampleNames: [String] { LINESamples.names }
+    public func sampleBody(_ name: String) -> [UInt8]? { LINESamples.body(name).map { Array($0.utf8) } }
+
+    public var sinkCheck: SinkCheck? {
+        SinkCheck(option: "line-secret", help: "A LINE channel secret: checks X-Line-Signature of passthrough LINE events.",
+                  header: "X-Line-Signature", label: "LINE signature") { signature, body, secret in
+            LINESourceSettings(channelSecrets: [secret]).verify(credential: signature, body: body)
+        }
     }
 }
