@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=$ROOT/.build-fuzz
-FIXTURES=${FIXTURES:-$ROOT/../shared/fixtures}
+FIXTURES=${FIXTURES:-$ROOT/Tests/Fixtures}
 SECONDS_TO_RUN=${FUZZ_SECONDS:-120}
 
 mkdir -p "$WORK/pkg/Sources/fuzzrelay" "$WORK/corpus"
