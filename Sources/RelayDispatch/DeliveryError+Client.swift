@@ -35,8 +35,8 @@ extension DeliveryError {
             case .eof, .inputClosed, .outputClosed, .alreadyClosed, .ioOnClosedChannel: self = .connectionClosed
             default: self = .other("\(error)")
             }
-        case let error as SocketAddressError:
-            if case .unknown(let host, _) = error { self = .dnsFailure(host: host) } else { self = .other("\(error)") }
+        case let error as SocketAddressError.UnknownHost:
+            self = .dnsFailure(host: error.host)
         case let error as HTTPParserError where error == .headerOverflow:
             self = .responseTooLarge
         default:
@@ -55,7 +55,7 @@ extension DeliveryError {
         case .connectTimeout, .getConnectionFromPoolTimeout: .connectTimeout(connectTimeout)
         case .tlsHandshakeTimeout: .tlsFailure("handshake timed out")
         case .remoteConnectionClosed: .connectionClosed
-        case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath, .traceRequestWithBody, .incompatibleHeaders:
+        case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath, .traceRequestWithBody:
             .requestNotBuilt("\(error)")
         default: .other("\(error)")
         }

@@ -15,7 +15,7 @@ import Testing
     @Test func everyFixtureIsInTheRepositoryAndParses() throws {
         for (folder, names) in Self.expected {
             let files = try TestFiles.fixtureNames(in: folder)
-            #expect(files == names.sorted().map { "\(folder)/\($0).json" })
+            #expect(files == names.map { "\(folder)/\($0).json" }.sorted())
             for file in files {
                 let value = try JSONParser.parse(try TestFiles.fixture(file))
                 #expect(value.objectValue != nil, "\(file) is not a JSON object")

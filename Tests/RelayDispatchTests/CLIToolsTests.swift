@@ -55,6 +55,10 @@ extension DeliveryEngine {
                     let crm = try #require(statsJSON["destinations"]?.arrayValue?.first)
                     #expect(crm["destination"]?.stringValue == "crm" && crm["dead"]?.int64Value == 2 && crm["pending"]?.int64Value == 0)
                     #expect(statsJSON["events"]?.int64Value == 2)
+                    #expect(stats.stdout.hasSuffix("}\n"), "relay stats --json does not end with a newline")
+                    let table = try await runRelayCommand(["stats", "--config", config])
+                    #expect(table.status == 0 && table.stdout.contains("crm"), "\(table.stderr)")
+                    #expect(table.stdout.hasSuffix("dedup keys held: 2\n"), "relay stats: \(table.stdout)")
 
                     let list = try await runRelayCommand(["dlq", "list", "--destination", "crm", "--json", "--config", config])
                     #expect(list.status == 0, "\(list.stderr)")

@@ -28,7 +28,6 @@ import Testing
         #expect(Self.classify(IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)")) == .connectionReset)
         #expect(Self.classify(ChannelError.connectTimeout(.seconds(3))) == .connectTimeout(.seconds(3)))
         #expect(Self.classify(ChannelError.eof) == .connectionClosed)
-        #expect(Self.classify(SocketAddressError.unknown(host: "nowhere.invalid", port: 443)) == .dnsFailure(host: "nowhere.invalid"))
     }
 
     @Test func clientErrorsAreClassified() {

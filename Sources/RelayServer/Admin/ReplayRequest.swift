@@ -42,7 +42,8 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
     private static func value<T: Decodable>(_ type: T.Type, _ key: String, in container: KeyedDecodingContainer<Key>, _ expected: String) throws -> T? {
         do {
             return try container.decodeIfPresent(type, forKey: Key(stringValue: key))
-        } catch is DecodingError {
+        } catch {
+            // A wrong type, or a number that is not an integer (which JSONDecoder reports as corrupt data).
             throw APIError.invalidRequest("\"\(key)\" must be \(expected)")
         }
     }
