@@ -42,11 +42,22 @@ extension DeliveryError {
         default:
             // NIOSSL is not a dependency of this target; its errors are recognised by their module.
             if String(reflecting: type(of: error)).hasPrefix("NIOSSL.") {
-                self = .tlsFailure("\(error)")
+                self = .tlsFailure(Self.tlsReason("\(error)"))
             } else {
                 self = .other("\(error)")
             }
         }
+    }
+
+    /// `handshakeFailed: wrong version number` from NIOSSL's text, which carries BoringSSL's error stack with the
+    /// paths of its source files; the text itself (at most 200 characters) when it has no BoringSSL reason.
+    static func tlsReason(_ text: String) -> String {
+        let name = text.prefix { $0 != "(" }
+        if let marker = text.range(of: "OPENSSL_internal:") {
+            let reason = text[marker.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !reason.isEmpty { return "\(name): " + reason.lowercased().replacingOccurrences(of: "_", with: " ") }
+        }
+        return String(text.prefix(200))
     }
 
     private static func classify(_ error: HTTPClientError, timeout: Duration, connectTimeout: Duration) -> DeliveryError {

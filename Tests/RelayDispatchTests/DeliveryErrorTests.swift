@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
-import RelayDispatch
+@testable import RelayDispatch
 import Testing
 
 /// What the client and NIO throw is classified into a few failures with short, readable text.
@@ -39,17 +39,48 @@ import Testing
         #expect(Self.classify(HTTPClientError.cancelled) == .other("\(HTTPClientError.cancelled)"))
     }
 
+    /// What the relay's own client fails with for `url`, classified.
+    static func failure(_ url: String) async throws -> DeliveryError? {
+        let client = Forwarder.makeClient(maxConcurrency: 1)
+        let request = try HTTPClient.Request(url: url, method: .POST)
+        var failure: DeliveryError?
+        do {
+            _ = try await client.execute(request: request, deadline: .now() + .seconds(5)).get()
+        } catch {
+            failure = classify(error)
+        }
+        try await client.shutdown()
+        return failure
+    }
+
     /// The real client against a closed port on 127.0.0.1: exactly `connection refused`, not NIO's errno text.
     @Test func theRealClientOnARefusedPortSaysConnectionRefused() async throws {
         let port = try freePort()  // nothing listens there
-        let client = Forwarder.makeClient(maxConcurrency: 1)
-        let request = try HTTPClient.Request(url: "http://127.0.0.1:\(port)/hook", method: .POST)
-        do {
-            _ = try await client.execute(request: request, deadline: .now() + .seconds(5)).get()
-            Issue.record("a refused port answered")
-        } catch {
-            #expect(Self.classify(error) == .connectionRefused, "\(error)")
+        let failure = try #require(try await Self.failure("http://127.0.0.1:\(port)/hook"), "a refused port answered")
+        #expect(failure == .connectionRefused)
+        #expect(failure.description == "connection refused")
+    }
+
+    /// A name that cannot resolve (`.invalid` is reserved for that, RFC 6761).
+    @Test func aNameThatDoesNotResolveIsADNSFailure() async throws {
+        let failure = try #require(try await Self.failure("http://relay-test.invalid/hook"), "an invalid name answered")
+        #expect(failure == .dnsFailure(host: "relay-test.invalid"))
+        #expect(failure.description == "DNS lookup failed for relay-test.invalid")
+    }
+
+    /// TLS spoken to a plain HTTP server on 127.0.0.1: a TLS failure in BoringSSL's reason, without its source paths.
+    @Test func tlsToAPlainHTTPServerIsATLSFailure() async throws {
+        try await Receiver.with { receiver in
+            let failure = try #require(try await Self.failure("https://127.0.0.1:\(receiver.port)/hook"), "TLS to plain HTTP answered")
+            #expect(failure == .tlsFailure("handshakeFailed: wrong version number"))
+            #expect(failure.description == "TLS failure: handshakeFailed: wrong version number")
         }
-        try await client.shutdown()
+    }
+
+    @Test func tlsReasonsAreShortenedToBoringSSLsReason() {
+        let text = "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435703 error:100000f7:SSL routines:"
+            + "OPENSSL_internal:WRONG_VERSION_NUMBER at /src/ssl/tls_record.cc:127]))"
+        #expect(DeliveryError.tlsReason(text) == "handshakeFailed: wrong version number")
+        #expect(DeliveryError.tlsReason("uncleanShutdown") == "uncleanShutdown")
     }
 }
