@@ -105,9 +105,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What several test targets share: finding optional tools (tests that need one are skipped without it).
+        .target(
+            name: "RelayTestSupport",
+            path: "Tests/RelayTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RelayCoreTests",
-            dependencies: ["RelayCore"],
+            dependencies: ["RelayCore", "RelayTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -118,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "RelayDispatchTests",
             dependencies: [
-                "RelayCore", "RelayStore", "RelayDispatch", "RelayServer",
+                "RelayCore", "RelayStore", "RelayDispatch", "RelayServer", "RelayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

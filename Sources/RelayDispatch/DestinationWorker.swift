@@ -181,7 +181,7 @@ final class DestinationWorker: Sendable {
             if let url = url(of: destination) {
                 result = await forwarder.send(request, to: destination, url: url, nowMilliseconds: now)
             } else {
-                result = Forwarder.Result(error: "invalid URL")  // the config loader rejects these; a reload cannot bring one
+                result = Forwarder.Result(error: .requestNotBuilt("invalid URL"))  // the config loader rejects these; a reload cannot bring one
             }
         } catch {
             for job in jobs { finish(job, JobOutcome(jobID: job.id, state: .dead, attempts: job.attempts + 1, error: error.description)) }
@@ -220,9 +220,9 @@ final class DestinationWorker: Sendable {
         if let delay = policy.delay(afterAttempts: attempts, retryAfter: result.retryAfter) {
             return JobOutcome(
                 jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + delay.milliseconds,
-                status: result.status, error: result.error, response: result.responseSnippet)
+                status: result.status, error: result.error?.description, response: result.responseSnippet)
         }
-        return JobOutcome(jobID: job.id, state: .dead, attempts: attempts, status: result.status, error: result.error, response: result.responseSnippet)
+        return JobOutcome(jobID: job.id, state: .dead, attempts: attempts, status: result.status, error: result.error?.description, response: result.responseSnippet)
     }
 }
 

@@ -11,6 +11,9 @@ public struct Forwarder: Sendable {
     /// How much of a failed response body is kept for the dead-letter record.
     public static let responseSnippetLimit = 1024
 
+    /// How long the shared client waits for a connection.
+    public static let connectTimeout: Duration = .seconds(3)
+
     public init(client: HTTPClient) { self.client = client }
 
     /// The shared client: pooled connections, redirects never followed, bounded connect time.
@@ -20,7 +23,7 @@ public struct Forwarder: Sendable {
         // queue the others' requests behind it. Each worker already bounds its own attempts: the pool must not.
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(3)),
+            timeout: .init(connect: .nanoseconds(connectTimeout.nanoseconds)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(16_384, maxConcurrency)))
         configuration.httpVersion = .http1Only
         // relay records its own attempt metrics and logs; per-request spans would only cost time.
@@ -33,7 +36,7 @@ public struct Forwarder: Sendable {
 
     public struct Result: Sendable {
         public var status: Int?
-        public var error: String?
+        public var error: DeliveryError?
         public var responseSnippet: String?
         public var retryAfter: Duration?
         public var succeeded: Bool { status.map { (200..<300).contains($0) } ?? false }
@@ -49,7 +52,7 @@ public struct Forwarder: Sendable {
         do {
             request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(outbound.body))
         } catch {
-            return Result(error: Self.describe(error))
+            return Result(error: .requestNotBuilt("\(error)"))
         }
         // The delegate API's deadline covers the whole exchange, response body included, so a stalled or endless
         // body cannot hold the attempt (and its slot) past the destination's timeout.
@@ -66,12 +69,12 @@ public struct Forwarder: Sendable {
         } catch {
             // A body cut off (by the deadline, or by the reader once it has the snippet) still leaves the head.
             head = reader.headIfReceived
-            if head == nil { return Result(error: Self.describe(error)) }
+            if head == nil { return Result(error: Self.describe(error, timeout: destination.timeout)) }
         }
-        guard let head else { return Result(error: "no response") }
+        guard let head else { return Result(error: .connectionClosed) }
         var result = Result(status: head.status)
         if !(200..<300).contains(head.status) {
-            result.error = "HTTP \(head.status)"
+            result.error = .httpStatus(head.status)
             result.responseSnippet = String(decoding: head.snippet, as: UTF8.self)
             if head.status == 429 || head.status == 503, let value = head.retryAfter {
                 result.retryAfter = RetryPolicy.parseRetryAfter(value, nowMilliseconds: nowMilliseconds)
@@ -115,13 +118,7 @@ public struct Forwarder: Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout: return "timeout"
-            default: return "\(error)"
-            }
-        }
-        return "\(error)"
+    static func describe(_ error: any Error, timeout: Duration) -> DeliveryError {
+        DeliveryError(clientError: error, timeout: timeout, connectTimeout: connectTimeout)
     }
 }

@@ -83,9 +83,3 @@ public struct OutboundRequest: Sendable, Equatable {
         return body
     }
 }
-
-/// Why an attempt could not even be made, or failed before a response.
-public struct DeliveryError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

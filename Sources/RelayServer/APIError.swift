@@ -7,11 +7,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Why it happened, for the log line only: the answer stays generic (a store's path or SQLite's words are not
+    /// the caller's business).
+    public var cause: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, cause: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -31,7 +35,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func invalidSignature(_ message: String) -> APIError { .init(.unauthorized, "invalid_signature", message) }
     static func invalidPayload(_ message: String) -> APIError { .init(.badRequest, "invalid_payload", message) }
     static func tooLarge(_ limit: Int) -> APIError { .init(.contentTooLarge, "payload_too_large", "the body is larger than limits.max_body (\(SizeText.format(limit)))") }
-    static func unavailable(_ message: String) -> APIError { .init(.serviceUnavailable, "unavailable", message) }
+    static func invalidRequest(_ message: String) -> APIError { .init(.badRequest, "invalid_request", message) }
+    static func unavailable(_ message: String, cause: String? = nil) -> APIError { .init(.serviceUnavailable, "unavailable", message, cause: cause) }
     static func busy() -> APIError { .unavailable("too many request bodies are being received at once (limits.max_buffered); retry later") }
 }
 

@@ -22,7 +22,7 @@ public final class GroupCommitter<Item: Sendable, Result: Sendable>: Sendable {
     public func submit(_ item: Item, weight: Int) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             if !queue.append(Waiting(item: item, weight: weight, continuation: continuation)) {
-                continuation.resume(throwing: StoreError("the store is closed"))
+                continuation.resume(throwing: StoreError.closed)
             }
         }
     }

@@ -68,13 +68,6 @@ public struct IngestRequest: Sendable {
     }
 }
 
-/// The store could not do what was asked; ingest answers 503 so the provider retries.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 extension Store {
     /// Every count, events stored included (`relay stats`, `/admin/stats`).
     public func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats {

@@ -16,10 +16,15 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(help: "At most this many.") var limit = 1000
         @Flag(help: "Print JSON.") var json = false
 
+        func validate() throws {
+            // As the admin API: SQLite reads a negative LIMIT as none at all.
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
+        }
+
         func run() async throws {
             let letters = try await options.withStore { _, store in try await store.deadLetters(destination: destination, limit: limit) }
             if json {
-                print(String(decoding: JSONWriter.serialize(AdminJSON.deadLetters(letters)), as: UTF8.self))
+                print(AdminJSON.text(letters.map(DeadLetterBody.init)))
                 return
             }
             guard !letters.isEmpty else {

@@ -15,7 +15,7 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         let stats = try await options.withStore { _, store in try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) }
         if json {
-            print(String(decoding: JSONWriter.serialize(AdminJSON.stats(stats)), as: UTF8.self))
+            print(AdminJSON.text(StatsBody(stats)))
             return
         }
         let rows = stats.destinations.map { d in

@@ -2,7 +2,7 @@ import Foundation
 import RelayCore
 import Testing
 
-/// Where the repository and the shared fixtures are, found from this file's path.
+/// Where the repository and its fixtures are, found from this file's path.
 enum TestFiles {
     /// The directory holding `Package.swift`.
     static func repositoryRoot(from file: String = #filePath) -> URL {
@@ -16,9 +16,9 @@ enum TestFiles {
         fatalError("no Package.swift above \(file)")
     }
 
-    /// `<root>/../shared/fixtures`.
+    /// `<root>/Tests/Fixtures`: the providers' documented samples, kept in the repository so a fresh clone tests itself.
     static var fixtures: URL {
-        repositoryRoot().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+        repositoryRoot().appendingPathComponent("Tests/Fixtures")
     }
 
     /// The bytes of `fixtures/<name>`, e.g. `line/delivery.json`.

@@ -55,6 +55,10 @@ extension DeliveryEngine {
                     let crm = try #require(statsJSON["destinations"]?.arrayValue?.first)
                     #expect(crm["destination"]?.stringValue == "crm" && crm["dead"]?.int64Value == 2 && crm["pending"]?.int64Value == 0)
                     #expect(statsJSON["events"]?.int64Value == 2)
+                    #expect(stats.stdout.hasSuffix("}\n"), "relay stats --json does not end with a newline")
+                    let table = try await runRelayCommand(["stats", "--config", config])
+                    #expect(table.status == 0 && table.stdout.contains("crm"), "\(table.stderr)")
+                    #expect(table.stdout.hasSuffix("dedup keys held: 2\n"), "relay stats: \(table.stdout)")
 
                     let list = try await runRelayCommand(["dlq", "list", "--destination", "crm", "--json", "--config", config])
                     #expect(list.status == 0, "\(list.stderr)")
@@ -118,7 +122,8 @@ extension DeliveryEngine {
                 }
                 #expect(verified, "sink output:\n\(output())")
                 #expect(!output().contains("INVALID"))
-                #expect(try await engine.stats("crm").delivered == 2)
+                // Outcomes are committed a moment after the sink has answered: waited for, not read at once.
+                #expect(await eventually { try await engine.stats("crm").delivered == 2 })
             }
             kill(sink.processIdentifier, SIGTERM)
             #expect(await eventually(timeout: .seconds(5)) { !sink.isRunning })

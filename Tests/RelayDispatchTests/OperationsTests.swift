@@ -175,7 +175,7 @@ extension DeliveryEngine {
 
         static func fixturesDirectory(_ provider: String, file: String = #filePath) -> String {
             URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("../shared/fixtures/\(provider)").standardized.path
+                .appendingPathComponent("Tests/Fixtures/\(provider)").standardized.path
         }
     }
 }

@@ -59,7 +59,7 @@ extension DeliveryEngine {
                     let started = ContinuousClock.now
                     let letter = try await Self.deadLetter(engine)
                     let took = milliseconds(from: started, to: .now)
-                    #expect(letter.lastError == "timeout")
+                    #expect(letter.lastError == "timed out after 400ms")
                     #expect(letter.lastStatus == nil)
                     #expect(letter.attempts == 2)
                     // Two attempts of 400 ms and a 100 ms pause; nowhere near the receiver's 5 s.
@@ -95,6 +95,7 @@ extension DeliveryEngine {
                 #expect(letter.lastStatus == nil)
                 #expect(letter.lastError?.isEmpty == false)
                 #expect(letter.lastError?.contains("refused") == true, "last error: \(letter.lastError ?? "-")")
+                #expect(letter.lastError == "connection refused")
                 #expect(letter.attempts == 2)
             }
         }

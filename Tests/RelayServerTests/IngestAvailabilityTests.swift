@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import RelayCore
 import Testing
 
@@ -42,6 +43,23 @@ struct IngestAvailabilityTests {
             try HTTP.expectError(try await client.execute(uri: "/webhooks/line", method: .post, body: HTTP.buffer(body)),
                                  .unauthorized, "invalid_signature")
         }
+    }
+
+    /// The answer stays generic; the log line says why the commit failed, in the store's words and kind.
+    @Test func the503LogLineSaysWhyTheCommitFailed() async throws {
+        let log = LogRecorder()
+        try await IngestServer.test(readOnly: true, logger: log.logger()) { client, _ in
+            let body = LINEBody.body(ids: "01GWHY")
+            let response = try await client.execute(uri: "/webhooks/line", method: .post, headers: HTTP.lineHeaders(body), body: HTTP.buffer(body))
+            try HTTP.expectError(response, .serviceUnavailable, "unavailable")
+            #expect(!String(buffer: response.body).contains("readonly"), "the 503 body names the store's cause")
+        }
+        let line = try #require(log.all.first { $0.message == "ingest unavailable" }, "no ingest unavailable line")
+        #expect(line.level == .error)
+        #expect(line.metadata["source.id"] == .string("line"))
+        let cause = try #require(line.metadata["error.cause"].map { "\($0)" }, "the line has no error.cause")
+        #expect(cause.hasPrefix("read_only: cannot commit: "), "error.cause: \(cause)")
+        #expect(cause.contains("readonly database"), "error.cause: \(cause)")
     }
 
     @Test func eventsRefusedWith503AreNewOnceTheStoreIsBack() async throws {

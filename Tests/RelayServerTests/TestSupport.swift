@@ -89,7 +89,8 @@ struct TestStore {
 /// Runs the ingest router on a live server with a fresh store.
 enum IngestServer {
     static func test(
-        readOnly: Bool = false, store: TestStore? = nil, _ body: @Sendable (any TestClientProtocol, TestStore) async throws -> Void
+        readOnly: Bool = false, store: TestStore? = nil, logger: Logger? = nil,
+        _ body: @Sendable (any TestClientProtocol, TestStore) async throws -> Void
     ) async throws {
         let testStore: TestStore
         if let store {
@@ -97,7 +98,8 @@ enum IngestServer {
         } else {
             testStore = try await TestStore.make(readOnly: readOnly)
         }
-        let app = Application(router: Routers.ingest(config: try TestConfig.live(), store: testStore.store))
+        let router = Routers.ingest(config: try TestConfig.live(), store: testStore.store)
+        let app = logger.map { Application(router: router, logger: $0) } ?? Application(router: router)
         do {
             try await app.test(.live) { client in try await body(client, testStore) }
         } catch {
@@ -189,7 +191,7 @@ enum EightByEightBody {
     }
 }
 
-/// The shared fixtures, at `<repository root>/../shared/fixtures`.
+/// The providers' sample bodies, at `<repository root>/Tests/Fixtures`.
 enum ServerFixtures {
     static func bytes(_ name: String, file: String = #filePath) throws -> [UInt8] {
         var directory = URL(fileURLWithPath: file).deletingLastPathComponent()
@@ -197,7 +199,7 @@ enum ServerFixtures {
             try #require(directory.path != "/", "no Package.swift above \(file)")
             directory = directory.deletingLastPathComponent()
         }
-        let url = directory.deletingLastPathComponent().appendingPathComponent("shared/fixtures/\(name)")
+        let url = directory.appendingPathComponent("Tests/Fixtures/\(name)")
         return Array(try Data(contentsOf: url))
     }
 }

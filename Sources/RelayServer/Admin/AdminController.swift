@@ -17,39 +17,34 @@ public struct AdminController: Sendable {
     public func addRoutes(to router: Router<RelayRequestContext>) {
         let admin = router.group("/admin").add(middleware: AdminTokenMiddleware(config: config))
         admin.get("/stats") { _, _ in
-            JSONResponse.make(AdminJSON.stats(try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())))
+            AdminJSON.response(StatsBody(try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())))
         }
         admin.get("/dead-letters") { request, _ in
             let destination = request.uri.queryParameters["destination"].map(String.init)
-            let limit = request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 1000
-            return JSONResponse.make(AdminJSON.deadLetters(try await self.store.deadLetters(destination: destination, limit: min(limit, 10_000))))
+            let limit = try Self.limit(request.uri.queryParameters["limit"].map(String.init))
+            let letters = try await self.store.deadLetters(destination: destination, limit: limit)
+            return AdminJSON.response(letters.map(DeadLetterBody.init))
         }
         admin.post("/dead-letters/replay") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
-            let (ids, destination) = try Self.parseReplay(Array(buffer: body))
-            let moved = try await self.store.replay(ids: ids, destination: destination, nowMilliseconds: Timestamp.nowMilliseconds())
+            let replay = try ReplayRequest.parse(Array(buffer: body))
+            let moved = try await self.store.replay(ids: replay.ids, destination: replay.destination, nowMilliseconds: Timestamp.nowMilliseconds())
             if moved > 0 { self.onReplay() }
-            return JSONResponse.make(.object(["replayed": .integer(moved)]))
+            return AdminJSON.response(ReplayResult(replayed: moved))
         }
     }
 
-    /// `{"all": true}` or `{"ids": [...]}`, optionally with `"destination"`.
-    static func parseReplay(_ body: [UInt8]) throws(APIError) -> (ids: [Int64]?, destination: String?) {
-        guard let json = try? JSONParser.parse(body), let object = json.objectValue else {
-            throw APIError(.badRequest, "invalid_request", "the body must be a JSON object: {\"all\": true} or {\"ids\": [...]}")
+    /// The most dead letters one request lists.
+    static let limits = 1...10_000
+
+    /// `?limit=`: 1000 when absent, else an integer in `limits`. Anything else is refused: SQLite reads a negative
+    /// `LIMIT` as "no limit", so a lenient reading of `limit=-1` would list every row.
+    static func limit(_ text: String?) throws(APIError) -> Int {
+        guard let text else { return 1000 }
+        guard let value = Int(text), limits.contains(value) else {
+            throw .invalidRequest("limit must be an integer from \(limits.lowerBound) to \(limits.upperBound), not \"\(text.prefix(32))\"")
         }
-        let destination = object["destination"]?.stringValue
-        if let ids = object["ids"]?.arrayValue {
-            let parsed = ids.compactMap(\.int64Value)
-            guard parsed.count == ids.count, !parsed.isEmpty else {
-                throw APIError(.badRequest, "invalid_request", "\"ids\" must be a non-empty list of dead-letter ids")
-            }
-            return (parsed, destination)
-        }
-        guard object["all"]?.boolValue == true else {
-            throw APIError(.badRequest, "invalid_request", "say {\"all\": true} or give {\"ids\": [...]}")
-        }
-        return (nil, destination)
+        return value
     }
 }
 

@@ -1,45 +1,27 @@
-import RelayCore
-import RelayStore
+import Foundation
+import Hummingbird
+import NIOCore
 
-/// The JSON shapes of `stats` and dead letters, shared by the admin API and the CLI's `--json`.
+/// Encodes the admin API's, health probes' and the CLI's `--json` bodies (Codable types, keys sorted so the
+/// text is the same on every run). Provider bodies keep `JSONWriter`, which keeps member order and number text.
 public enum AdminJSON {
-    public static func stats(_ stats: StoreStats) -> JSONValue {
-        var object = JSONObject()
-        object.append("destinations", .array(stats.destinations.map { d in
-            var o = JSONObject()
-            o.append("destination", .string(d.destination))
-            o.append("pending", .integer(d.pending))
-            o.append("in_flight", .integer(d.inFlight))
-            o.append("dead", .integer(d.dead))
-            o.append("delivered", .integer(d.delivered))
-            o.append("oldest_pending_seconds", d.oldestPendingSeconds.map { .number(String(format3($0))) } ?? .null)
-            return .object(o)
-        }))
-        object.append("dedup_keys", .integer(stats.dedupKeys))
-        object.append("events", .integer(stats.events))
-        return .object(object)
+    /// `value` as JSON text bytes.
+    public static func encode(_ value: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The bodies are plain structs of strings and numbers (no non-finite doubles): encoding cannot fail.
+        return (try? encoder.encode(value)) ?? Data("null".utf8)
     }
 
-    public static func deadLetters(_ letters: [DeadLetter]) -> JSONValue {
-        .array(letters.map { d in
-            var o = JSONObject()
-            o.append("id", .integer(d.id))
-            o.append("destination", .string(d.destination))
-            o.append("event_id", .string(d.eventID))
-            o.append("source_id", .string(d.sourceID))
-            o.append("type", .string(d.type))
-            o.append("attempts", .integer(d.attempts))
-            o.append("last_status", d.lastStatus.map { .integer($0) } ?? .null)
-            o.append("last_error", d.lastError.map(JSONValue.string) ?? .null)
-            o.append("last_response", d.lastResponse.map(JSONValue.string) ?? .null)
-            o.append("received_at", .string(Timestamp.format(epochMilliseconds: d.receivedAtMilliseconds)))
-            o.append("failed_at", .string(Timestamp.format(epochMilliseconds: d.failedAtMilliseconds)))
-            return .object(o)
-        })
-    }
+    /// `value` as JSON text, for the CLI.
+    public static func text(_ value: some Encodable) -> String { String(decoding: encode(value), as: UTF8.self) }
 
-    static func format3(_ value: Double) -> String {
-        let ms = (value * 1000).rounded()
-        return String(Int64(ms) / 1000) + "." + String(String(Int64(ms) % 1000 + 1000).dropFirst())
+    /// A JSON response with `status`.
+    static func response(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
+        let bytes = encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json", .contentLength: String(bytes.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

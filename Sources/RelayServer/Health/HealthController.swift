@@ -10,12 +10,10 @@ public struct HealthController: Sendable {
     public init(store: any Store) { probe = ReadinessProbe(store: store) }
 
     public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/healthz") { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        router.get("/healthz") { _, _ in AdminJSON.response(HealthStatus.ok) }
         router.get("/readyz") { _, _ in
             let ready = await probe.isReady()
-            return JSONResponse.make(
-                status: ready ? .ok : .serviceUnavailable,
-                .object(["status": .string(ready ? "ready" : "store_not_writable")]))
+            return AdminJSON.response(status: ready ? .ok : .serviceUnavailable, ready ? HealthStatus.ready : .storeNotWritable)
         }
     }
 }

@@ -48,7 +48,9 @@ public struct IngestController: Sendable {
         case .failure(let error):
             metrics.request(source: label, status: Int(error.status.code), duration: ContinuousClock.now - started)
             if error.status.code >= 500 {
-                context.logger.error("ingest unavailable", metadata: ["source.id": .string(loggedID), "error": .string(error.message)])
+                var metadata: Logger.Metadata = ["source.id": .string(loggedID), "error": .string(error.message)]
+                if let cause = error.cause { metadata["error.cause"] = .string(cause) }
+                context.logger.error("ingest unavailable", metadata: metadata)
             } else {
                 context.logger.notice("ingest refused", metadata: [
                     "source.id": .string(loggedID), "status": .stringConvertible(error.status.code), "error": .string(error.code),
@@ -91,7 +93,7 @@ public struct IngestController: Sendable {
                 sourceID: sourceID, provider: provider.kind, receivedAtMilliseconds: now,
                 dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds, events: items))
         } catch {
-            throw .unavailable("the event store cannot commit now; retry later")
+            throw .unavailable("the event store cannot commit now; retry later", cause: "\(error.kind.rawValue): \(error.message)")
         }
         let accepted = outcome.count { $0 }
         let redeliveries = zip(events, outcome).count { $0.0.redelivery }

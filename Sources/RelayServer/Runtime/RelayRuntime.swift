@@ -26,9 +26,9 @@ public struct RelayRuntime {
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
         ]
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(HelpedMetricsFactory(factory))
 
-        guard case .sqlite(let path) = initial.store else { throw StoreError("only the SQLite store is available") }
+        guard case .sqlite(let path) = initial.store else { throw StoreError(.unsupported, "only the SQLite store is available") }
         let store = try SQLiteStore(path: path, logger: logger)
         let config = LiveConfig(initial)
 

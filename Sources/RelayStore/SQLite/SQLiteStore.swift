@@ -65,7 +65,7 @@ public final class SQLiteStore: Store {
                 checkpointer = nil
             }
         } catch {
-            throw StoreError("cannot open the store at \(path): \(SQLiteStore.describe(error))")
+            throw StoreError("cannot open the store at \(path)", sqlite: error)
         }
         let committer = self.committer
         let pool = self.pool
@@ -119,10 +119,8 @@ public final class SQLiteStore: Store {
     func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
         do {
             return try await committer.submit(operation, weight: operation.weight)
-        } catch let error as StoreError {
-            throw error
         } catch {
-            throw StoreError("cannot commit: \(SQLiteStore.describe(error))")
+            throw StoreError("cannot commit", sqlite: error)
         }
     }
 
@@ -209,7 +207,7 @@ public final class SQLiteStore: Store {
                 return result!
             }
         } catch {
-            throw StoreError(SQLiteStore.describe(error))
+            throw StoreError("cannot write", sqlite: error)
         }
     }
 
@@ -217,7 +215,7 @@ public final class SQLiteStore: Store {
         do {
             return try await pool.read(body)
         } catch {
-            throw StoreError(SQLiteStore.describe(error))
+            throw StoreError("cannot read", sqlite: error)
         }
     }
 

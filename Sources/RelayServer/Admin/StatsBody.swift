@@ -1,0 +1,46 @@
+import RelayStore
+
+/// `GET /admin/stats` and `relay stats --json`: job counts per destination, dedup keys and events held.
+public struct StatsBody: Codable, Sendable, Equatable {
+    /// One destination's jobs.
+    public struct Destination: Codable, Sendable, Equatable {
+        public var destination: String
+        public var pending: Int
+        public var inFlight: Int
+        public var dead: Int
+        public var delivered: Int
+        /// Age of the oldest pending job, to the millisecond; null when none is pending.
+        public var oldestPendingSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case destination, pending, inFlight = "in_flight", dead, delivered, oldestPendingSeconds = "oldest_pending_seconds"
+        }
+
+        // Written by hand so an absent age is `null`, as before, rather than a missing key.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(destination, forKey: .destination)
+            try container.encode(pending, forKey: .pending)
+            try container.encode(inFlight, forKey: .inFlight)
+            try container.encode(dead, forKey: .dead)
+            try container.encode(delivered, forKey: .delivered)
+            try container.encode(oldestPendingSeconds, forKey: .oldestPendingSeconds)
+        }
+    }
+
+    public var destinations: [Destination]
+    public var dedupKeys: Int
+    public var events: Int
+
+    enum CodingKeys: String, CodingKey { case destinations, dedupKeys = "dedup_keys", events }
+
+    /// The body for `stats`.
+    public init(_ stats: StoreStats) {
+        destinations = stats.destinations.map { d in
+            Destination(destination: d.destination, pending: d.pending, inFlight: d.inFlight, dead: d.dead, delivered: d.delivered,
+                        oldestPendingSeconds: d.oldestPendingSeconds.map { ($0 * 1000).rounded() / 1000 })
+        }
+        dedupKeys = stats.dedupKeys
+        events = stats.events
+    }
+}

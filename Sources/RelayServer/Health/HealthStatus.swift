@@ -1,0 +1,8 @@
+/// The body of `/healthz` and `/readyz`: `ok`, `ready` or `store_not_writable`.
+public struct HealthStatus: Codable, Sendable, Equatable {
+    public var status: String
+
+    static let ok = HealthStatus(status: "ok")
+    static let ready = HealthStatus(status: "ready")
+    static let storeNotWritable = HealthStatus(status: "store_not_writable")
+}
