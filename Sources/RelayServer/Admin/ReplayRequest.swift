@@ -23,7 +23,7 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !Self.keys.contains($0) }) {
-            throw APIError.invalidRequest("unknown key \"\(unknown)\"; \(Self.usage)")
+            throw APIError.invalidRequest("unknown key \"\(unknown.prefix(64))\"; \(Self.usage)")  // echo bounded
         }
         let all = try Self.value(Bool.self, "all", in: container, "true")
         let ids = try Self.value([Int64].self, "ids", in: container, "a list of dead-letter ids (integers)")
