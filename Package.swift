@@ -48,6 +48,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The ingest use case (verify -> events -> routes -> store), for any front end.
+        .target(
+            name: "RelayIngest",
+            dependencies: ["RelayCore", "RelayStore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RelayDispatch",
             dependencies: [
@@ -64,7 +70,7 @@ let package = Package(
         .target(
             name: "RelayServer",
             dependencies: [
-                "RelayCore", "RelayStore", "RelayDispatch",
+                "RelayCore", "RelayStore", "RelayIngest", "RelayDispatch",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import RelayCore
+import RelayIngest
 
 /// An error answered as `{"error": code, "message": ...}` with its HTTP status.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -48,5 +49,20 @@ enum JSONResponse {
             status: status,
             headers: [.contentType: "application/json", .contentLength: String(bytes.count)],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension APIError {
+    /// The answer to an intake refusal (SPEC section 4).
+    init(_ refusal: Intake.Refusal, sourceID: String) {
+        switch refusal {
+        case .unknownSource: self = .unknownSource(sourceID)
+        case .forbidden: self = .forbidden()
+        case .invalidCredential(let header, let present):
+            self = .invalidSignature(present ? "the \(header) header does not verify" : "the \(header) header is missing")
+        case .invalidPayload(let message): self = .invalidPayload(message)
+        case .unavailable(let error):
+            self = .unavailable("the event store cannot commit now; retry later", cause: "\(error.kind.rawValue): \(error.message)")
+        }
     }
 }

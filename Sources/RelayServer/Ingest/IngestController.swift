@@ -3,25 +3,21 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelayCore
+import RelayIngest
 import RelayStore
 
-/// `POST /webhooks/<source-id>`: verify, parse, dedup + store, and only then answer.
+/// `POST /webhooks/<source-id>` over HTTP: reads the body within the limits, hands it to ``Intake`` (verify, parse,
+/// dedup + store) and only then answers. What is HTTP stays here; the use case is the intake's.
 public struct IngestController: Sendable {
-    let config: LiveConfig
-    let store: any Store
+    let intake: Intake
     let metrics: IngestMetrics
     /// Request bodies held in memory, over every request of this listener (`limits.max_buffered`).
     let budget: BodyBudget
-    /// Called after a commit that created delivery jobs, so the dispatcher starts at once.
-    let onJobsCreated: @Sendable () -> Void
 
-    public init(config: LiveConfig, store: any Store, metrics: IngestMetrics = IngestMetrics(), budget: BodyBudget = BodyBudget(),
-                onJobsCreated: @escaping @Sendable () -> Void = {}) {
-        self.config = config
-        self.store = store
+    public init(intake: Intake, metrics: IngestMetrics = IngestMetrics(), budget: BodyBudget = BodyBudget()) {
+        self.intake = intake
         self.metrics = metrics
         self.budget = budget
-        self.onJobsCreated = onJobsCreated
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
@@ -33,7 +29,7 @@ public struct IngestController: Sendable {
         let sourceID = context.parameters.get("source") ?? ""
         let loggedID = SourceID.loggable(sourceID)
         // Unknown ids share one label: a scanner must not be able to create metric series at will.
-        let config = self.config.current  // one snapshot per request, even if a reload lands meanwhile
+        let config = intake.snapshot  // one snapshot per request, even if a reload lands meanwhile
         let label = config.source(sourceID) == nil ? "_unknown" : sourceID
         let result: Result<Response, APIError>
         do {
@@ -61,45 +57,22 @@ public struct IngestController: Sendable {
     }
 
     private func handle(_ request: Request, sourceID: String, config: RelayConfig, context: RelayRequestContext) async throws(APIError) -> Response {
-        guard let source = config.source(sourceID) else { throw .unknownSource(sourceID) }
-        if !source.allowFrom.isEmpty {
-            let peer = context.remoteAddress?.ipAddress ?? ""
-            guard source.allowFrom.contains(where: { $0.contains(peer) }) else { throw .forbidden() }
-        }
-        let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
-        defer { budget.give(body.count) }
-        let provider = source.provider
-        let credential = request.headers[values: HTTPField.Name(provider.credentialHeader)!].first
-        guard provider.verify(credential: credential, body: body, source: source) else {
-            throw .invalidSignature(credential == nil ? "the \(provider.credentialHeader) header is missing" : "the \(provider.credentialHeader) header does not verify")
-        }
-        let now = Timestamp.nowMilliseconds()
-        let events: [IncomingEvent]
         do {
-            events = try provider.events(from: body, sourceID: sourceID, receivedAtMilliseconds: now)
+            let source = try intake.source(sourceID, peer: context.remoteAddress?.ipAddress, in: config)
+            let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
+            defer { budget.give(body.count) }
+            let receipt = try await intake.receive(body, for: source, in: config) { name in
+                HTTPField.Name(name).flatMap { request.headers[values: $0].first }
+            }
+            metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries)
+            return Self.ack(accepted: receipt.accepted, duplicates: receipt.duplicates)
+        } catch let refusal as Intake.Refusal {
+            throw APIError(refusal, sourceID: sourceID)
+        } catch let error as APIError {
+            throw error
         } catch {
-            throw .invalidPayload(error.message)
+            throw .unavailable("the request could not be handled; retry later", cause: "\(error)")
         }
-        if events.isEmpty { return Self.ack(accepted: 0, duplicates: 0) }
-
-        let items = events.map { event in
-            let destinations = config.destinations(forSource: sourceID, type: event.type)
-            let passthrough = destinations.contains { config.destination($0)?.format == .passthrough }
-            return IngestRequest.Event(event: event, destinations: destinations, keepPassthrough: passthrough)
-        }
-        let outcome: [Bool]
-        do {
-            outcome = try await store.ingest(IngestRequest(
-                sourceID: sourceID, provider: provider.kind, receivedAtMilliseconds: now,
-                dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds, events: items))
-        } catch {
-            throw .unavailable("the event store cannot commit now; retry later", cause: "\(error.kind.rawValue): \(error.message)")
-        }
-        let accepted = outcome.count { $0 }
-        let redeliveries = zip(events, outcome).count { $0.0.redelivery }
-        metrics.events(source: sourceID, accepted: accepted, duplicates: outcome.count - accepted, redeliveries: redeliveries)
-        if zip(items, outcome).contains(where: { $1 && !$0.destinations.isEmpty }) { onJobsCreated() }
-        return Self.ack(accepted: accepted, duplicates: outcome.count - accepted)
     }
 
     /// Reads the whole body, refusing (413) as soon as it passes `limit` rather than buffering it, and (503) when the

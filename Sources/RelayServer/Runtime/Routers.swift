@@ -1,6 +1,7 @@
 import Hummingbird
 import Prometheus
 import RelayCore
+import RelayIngest
 import RelayStore
 
 /// The two HTTP surfaces: ingest (public) and admin (loopback, token).
@@ -10,7 +11,7 @@ public enum Routers {
                               onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.add(middleware: WebhookMethodMiddleware())  // before the routes: they take the middleware present when added
-        IngestController(config: config, store: store, budget: budget, onJobsCreated: onJobsCreated).addRoutes(to: router)
+        IngestController(intake: Intake(config: config, store: store, onJobsCreated: onJobsCreated), budget: budget).addRoutes(to: router)
         HealthController(store: store).addRoutes(to: router)
         return router
     }

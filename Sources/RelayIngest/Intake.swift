@@ -1,0 +1,87 @@
+import RelayCore
+import RelayStore
+
+/// The ingest use case, apart from any transport: find the source, check the peer, verify the credential over the
+/// exact bytes, split and normalize the body, route each event, and store them with their jobs in one commit.
+///
+/// The HTTP controller calls it today; another front end (a second HTTP stack, a queue consumer) would call the same
+/// code and get the same refusals.
+public struct Intake: Sendable {
+    let config: LiveConfig
+    let store: any Store
+    /// Called after a commit that created delivery jobs, so the dispatcher starts at once.
+    let onJobsCreated: @Sendable () -> Void
+
+    public init(config: LiveConfig, store: any Store, onJobsCreated: @escaping @Sendable () -> Void = {}) {
+        self.config = config
+        self.store = store
+        self.onJobsCreated = onJobsCreated
+    }
+
+    /// What a stored request came to.
+    public struct Receipt: Sendable, Equatable {
+        public var accepted: Int
+        public var duplicates: Int
+        public var redeliveries: Int
+    }
+
+    /// Why a request was refused; each maps to one answer of SPEC section 4.
+    public enum Refusal: Error, Sendable {
+        case unknownSource
+        case forbidden
+        /// The credential header is missing (`present` false) or does not verify.
+        case invalidCredential(header: String, present: Bool)
+        case invalidPayload(String)
+        case unavailable(StoreError)
+    }
+
+    /// The configuration every step of one request uses, even if a reload lands meanwhile.
+    public var snapshot: RelayConfig { config.current }
+
+    /// The source a request to `sourceID` from `peer` is for: checked before its body is read.
+    public func source(_ sourceID: String, peer: String?, in config: RelayConfig) throws(Refusal) -> SourceConfig {
+        guard let source = config.source(sourceID) else { throw .unknownSource }
+        if !source.allowFrom.isEmpty {
+            let address = peer ?? ""
+            guard source.allowFrom.contains(where: { $0.contains(address) }) else { throw .forbidden }
+        }
+        return source
+    }
+
+    /// Verifies, normalizes, routes and stores one request's body; the request's header values come from `header`.
+    public func receive(
+        _ body: [UInt8], for source: SourceConfig, in config: RelayConfig, header: (String) -> String?
+    ) async throws(Refusal) -> Receipt {
+        let provider = source.provider
+        let credential = header(provider.credentialHeader)
+        guard provider.verify(credential: credential, body: body, source: source) else {
+            throw .invalidCredential(header: provider.credentialHeader, present: credential != nil)
+        }
+        let now = Timestamp.nowMilliseconds()
+        let events: [IncomingEvent]
+        do {
+            events = try provider.events(from: body, sourceID: source.id, receivedAtMilliseconds: now)
+        } catch {
+            throw .invalidPayload(error.message)
+        }
+        if events.isEmpty { return Receipt(accepted: 0, duplicates: 0, redeliveries: 0) }
+
+        let items = events.map { event in
+            let destinations = config.destinations(forSource: source.id, type: event.type)
+            let passthrough = destinations.contains { config.destination($0)?.format == .passthrough }
+            return IngestRequest.Event(event: event, destinations: destinations, keepPassthrough: passthrough)
+        }
+        let outcome: [Bool]
+        do {
+            outcome = try await store.ingest(IngestRequest(
+                sourceID: source.id, provider: provider.kind, receivedAtMilliseconds: now,
+                dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds, events: items))
+        } catch {
+            throw .unavailable(error)
+        }
+        let accepted = outcome.count { $0 }
+        let redeliveries = zip(events, outcome).count { $0.0.redelivery }
+        if zip(items, outcome).contains(where: { $1 && !$0.destinations.isEmpty }) { onJobsCreated() }
+        return Receipt(accepted: accepted, duplicates: outcome.count - accepted, redeliveries: redeliveries)
+    }
+}
