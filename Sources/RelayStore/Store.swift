@@ -1,8 +1,9 @@
 import RelayCore
+import ServiceLifecycle
 
 /// Durable storage for events, their dedup keys and their delivery jobs.
 /// The SQLite implementation is the embedded default; a PostgreSQL one can follow behind the same protocol.
-public protocol Store: Sendable {
+public protocol Store: Service {
     /// Stores one request's events: for each, the dedup check-and-insert, the event and one job per
     /// destination happen in one committed (fsync'd) transaction. Returns, per event, whether it was new.
     func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool]
@@ -10,8 +11,6 @@ public protocol Store: Sendable {
     func isWritable() async -> Bool
     /// Deletes dedup keys whose window has passed, at most `limit`; returns how many.
     func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
-    /// Stops accepting writes and closes the database.
-    func close() async
 
     // MARK: Delivery jobs
 
@@ -72,5 +71,25 @@ extension Store {
     /// Every count, events stored included (`relay stats`, `/admin/stats`).
     public func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats {
         try await stats(nowMilliseconds: nowMilliseconds, countingEvents: true)
+    }
+}
+
+extension Store {
+    /// Runs the store (its ``run()``) beside `body` and stops it when `body` returns or throws: for a command or a
+    /// test that uses a store outside relay's `ServiceGroup`. Structured: nothing outlives the call.
+    public func serving<T: Sendable>(_ body: (Self) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            do {
+                let result = try await body(self)
+                group.cancelAll()
+                try await group.waitForAll()
+                return result
+            } catch {
+                group.cancelAll()
+                try? await group.waitForAll()
+                throw error
+            }
+        }
     }
 }

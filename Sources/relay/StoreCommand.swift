@@ -13,20 +13,13 @@ extension ConfigOptions {
         }
     }
 
-    /// Runs `body` against the configured store and closes it.
-    func withStore<T>(_ body: (RelayConfig, SQLiteStore) async throws -> T) async throws -> T {
+    /// Runs `body` against the configured store, the store running beside it until `body` is done.
+    func withStore<T: Sendable>(_ body: (RelayConfig, SQLiteStore) async throws -> T) async throws -> T {
         let config = try load()
-        let store = try openStore(config)
         do {
-            let result = try await body(config, store)
-            await store.close()
-            return result
+            return try await openStore(config).serving { store in try await body(config, store) }
         } catch let error as StoreError {
-            await store.close()
             throw CommandFailure.exit(error.message)
-        } catch {
-            await store.close()
-            throw error
         }
     }
 }

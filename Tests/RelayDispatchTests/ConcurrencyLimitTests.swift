@@ -54,9 +54,9 @@ extension DeliveryEngine {
                     return receiver.hits.count >= 2 && inFlight > 2
                 })
                 await engine.stopKeepingFiles()
-                let reopened = try SQLiteStore(path: engine.directory.file("relay.db"))
-                let crm = try #require(try await reopened.stats(nowMilliseconds: Timestamp.nowMilliseconds()).destinations.first { $0.destination == "crm" })
-                await reopened.close()
+                let crm = try await SQLiteStore(path: engine.directory.file("relay.db")).serving { reopened async throws in
+                    try #require(try await reopened.stats(nowMilliseconds: Timestamp.nowMilliseconds()).destinations.first { $0.destination == "crm" })
+                }
                 engine.directory.remove()
                 #expect(crm.inFlight == 0, "a graceful stop left \(crm.inFlight) jobs in flight")
                 #expect(crm.delivered == receiver.hits.count, "every attempt that reached the receiver was recorded")

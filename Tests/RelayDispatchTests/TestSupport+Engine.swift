@@ -6,59 +6,51 @@ import RelayCore
 import RelayDispatch
 import RelayServer
 import RelayStore
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// The delivery engine in this process: a real SQLite file in a fresh temp dir, the dispatcher with its own
-/// HTTP client, and the real ingest router on a live 127.0.0.1 listener, run in one `ServiceGroup`.
+/// The delivery engine in this process, wired as `relay serve` wires it (``RelayApplication``): a real SQLite file in
+/// a fresh temp dir, the dispatcher with its own HTTP client, and the real listeners on 127.0.0.1, in one `ServiceGroup`.
 final class Engine: Sendable {
     let directory: TempDirectory
-    let store: SQLiteStore
-    let config: LiveConfig
-    let dispatcher: Dispatcher
-    private let client: HTTPClient
+    let application: RelayApplication
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
     let ingestPort: Int
 
-    private init(directory: TempDirectory, store: SQLiteStore, config: LiveConfig, dispatcher: Dispatcher, client: HTTPClient,
-                 group: ServiceGroup, task: Task<Void, any Error>, ingestPort: Int) {
+    var store: SQLiteStore { application.store }
+    var config: LiveConfig { application.config }
+    var dispatcher: Dispatcher { application.dispatcher }
+
+    private init(directory: TempDirectory, application: RelayApplication, group: ServiceGroup, task: Task<Void, any Error>, ingestPort: Int) {
         self.directory = directory
-        self.store = store
-        self.config = config
-        self.dispatcher = dispatcher
-        self.client = client
+        self.application = application
         self.group = group
         self.task = task
         self.ingestPort = ingestPort
     }
 
-    /// Parses `yaml` (as `routes.yaml`) and starts the engine on a new store.
+    /// Parses `yaml` (as `routes.yaml`) and starts the engine on a new store (listeners on 127.0.0.1, free ports).
     static func start(yaml: String, shutdownGrace: Duration = .seconds(3)) async throws -> Engine {
-        let parsed = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
+        var parsed = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
         let directory = try TempDirectory()
-        let store = try SQLiteStore(path: directory.file("relay.db"), logger: quietLogger("store"))
-        let config = LiveConfig(parsed)
-        let client = Forwarder.makeClient(maxConcurrency: parsed.destinations.map(\.concurrency).max() ?? 8)
-        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: quietLogger("dispatcher"), shutdownGrace: shutdownGrace)
+        parsed.store = .sqlite(path: directory.file("relay.db"))
+        parsed.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        parsed.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
         let port = Mutex<Int?>(nil)
-        let ingest = Application(
-            router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "relay-test"),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
-            logger: quietLogger("ingest"))
-        let group = ServiceGroup(configuration: .init(services: [dispatcher, ingest], logger: quietLogger("engine.group")))
+        let application = try RelayApplication.build(
+            config: parsed, configPath: nil, registry: PrometheusCollectorRegistry(), logger: quietLogger("engine"),
+            shutdownGrace: shutdownGrace, onIngestRunning: { bound in port.withLock { $0 = bound } })
+        let group = application.serviceGroup(gracefulShutdownSignals: [], logger: quietLogger("engine.group"))
         let task = Task { try await group.run() }
         guard await eventually({ port.withLock { $0 } != nil }), let ingestPort = port.withLock({ $0 }) else {
             await group.triggerGracefulShutdown()
             _ = try? await task.value
-            try? await client.shutdown()
-            await store.close()
             directory.remove()
             throw TestFailure("the ingest listener did not start")
         }
-        return Engine(directory: directory, store: store, config: config, dispatcher: dispatcher, client: client,
-                      group: group, task: task, ingestPort: ingestPort)
+        return Engine(directory: directory, application: application, group: group, task: task, ingestPort: ingestPort)
     }
 
     /// Runs `body` with a started engine and stops it afterwards, also when `body` throws.
@@ -74,18 +66,16 @@ final class Engine: Sendable {
         }
     }
 
-    /// Graceful shutdown, then the HTTP client, the store and the temp dir.
+    /// Graceful shutdown (the store stops last, as in relay), then the temp dir.
     func stop() async {
         await stopKeepingFiles()
         directory.remove()
     }
 
-    /// Graceful shutdown, then the HTTP client and the store; the temp dir stays for the caller to inspect and remove.
+    /// Graceful shutdown of every service; the temp dir stays for the caller to inspect and remove.
     func stopKeepingFiles() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
-        try? await client.shutdown()
-        await store.close()
     }
 
     func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(ingestPort)/webhooks/\(source)" }

@@ -87,10 +87,9 @@ final class RelayProcesses: Sendable {
 
     /// The store's figures, read by this process while no relay runs.
     func storeStats() async throws -> StoreStats {
-        let store = try SQLiteStore(path: storePath)
-        let stats = try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
-        await store.close()
-        return stats
+        try await SQLiteStore(path: storePath).serving { store async throws in
+            try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
+        }
     }
 
     func logTail(_ lines: Int = 30) -> String {

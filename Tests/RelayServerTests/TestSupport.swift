@@ -63,6 +63,8 @@ struct TestStore {
     let directory: URL
     let store: SQLiteStore
     let removesDirectory: Bool
+    /// The store's `run()`, for the test's length (a ServiceGroup runs it in relay itself).
+    let running: Task<Void, any Error>
 
     static func newDirectory() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("relay-server-\(UUID().uuidString)")
@@ -73,15 +75,17 @@ struct TestStore {
         let dir = directory ?? newDirectory()
         let path = dir.appendingPathComponent("relay.db").path
         if readOnly {
-            await (try SQLiteStore(path: path)).close()
+            _ = try await SQLiteStore(path: path).serving { _ in }
         }
-        return TestStore(directory: dir, store: try SQLiteStore(path: path, readOnly: readOnly), removesDirectory: directory == nil)
+        let store = try SQLiteStore(path: path, readOnly: readOnly)
+        return TestStore(directory: dir, store: store, removesDirectory: directory == nil, running: Task { try await store.run() })
     }
 
     func stats() async throws -> StoreStats { try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) }
 
     func finish() async {
-        await store.close()
+        running.cancel()
+        _ = try? await running.value
         if removesDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }

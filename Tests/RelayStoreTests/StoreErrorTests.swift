@@ -18,10 +18,10 @@ import Testing
     @Test func readOnlyStoreRefusesACommitAsReadOnlyWithSQLitesCause() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        await (try SQLiteStore(path: dir.databasePath)).close()
-        let store = try SQLiteStore(path: dir.databasePath, readOnly: true)
-        let error = try #require(await Self.error { _ = try await store.ingest(Sample.request("ro")) })
-        await store.close()
+        _ = try await SQLiteStore(path: dir.databasePath).serving { _ in }
+        let error = try await SQLiteStore(path: dir.databasePath, readOnly: true).serving { store async throws in
+            try #require(await Self.error { _ = try await store.ingest(Sample.request("ro")) })
+        }
         #expect(error.kind == .readOnly)
         #expect(error.context == "cannot commit")
         #expect(error.cause?.contains("readonly database") == true, "cause: \(error.cause ?? "-")")
@@ -32,7 +32,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try SQLiteStore(path: dir.databasePath)
-        await store.close()
+        _ = try await store.serving { _ in }  // run and stopped: closed
         let ingest = try #require(await Self.error { _ = try await store.ingest(Sample.request("late")) })
         #expect(ingest.kind == .closed)
         let read = try #require(await Self.error { _ = try await store.stats(nowMilliseconds: Sample.now) })

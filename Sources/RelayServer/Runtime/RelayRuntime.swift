@@ -8,7 +8,7 @@ import RelayCore
 import RelayStore
 import ServiceLifecycle
 
-/// Assembles and runs the edge: store, ingest and admin listeners, background services, reload on SIGHUP.
+/// `relay serve`: bootstraps the process (metrics), builds the ``RelayApplication`` and runs it until SIGTERM or SIGINT.
 public struct RelayRuntime {
     public var configPath: String
     public var logger: Logger
@@ -28,48 +28,14 @@ public struct RelayRuntime {
         ]
         MetricsSystem.bootstrap(HelpedMetricsFactory(factory))
 
-        guard case .sqlite(let path) = initial.store else { throw StoreError(.unsupported, "only the SQLite store is available") }
-        let store = try SQLiteStore(path: path, logger: logger)
-        let config = LiveConfig(initial)
-
-        let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
-        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger)
-        let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
-        let ingest = Application(
-            router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
-            server: ListenerSettings.ingestServer(initial, live: config),
-            configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
-            logger: logger)
-        let admin = Application(
-            router: Routers.admin(config: config, store: store, registry: registry, onReplay: { dispatcher.wake() }),
-            server: ListenerSettings.adminServer(),
-            configuration: ListenerSettings.adminConfiguration(initial),
-            logger: logger)
-        let reload = ConfigReloader(path: configPath, config: config, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: MaintenanceService(store: store, logger: logger)),
-                    .init(service: reload),
-                    .init(service: HTTPClientService(client: client)),
-                    .init(service: dispatcher),
-                    .init(service: admin),
-                    .init(service: ingest),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        let application = try RelayApplication.build(config: initial, configPath: configPath, registry: registry, logger: logger)
+        let group = application.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("relay starting", metadata: [
             "listen": .string(initial.listen.description), "admin.listen": .string(initial.adminListen.description),
-            "store": .string(path),
+            "store": .string(initial.store.description),
         ])
-        do {
-            // Every task the services start (a connection, a worker, an attempt) inherits the preference.
-            try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
+        // Every task the services start (a connection, a worker, an attempt) inherits the preference.
+        try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
         logger.info("relay stopped")
     }
 }

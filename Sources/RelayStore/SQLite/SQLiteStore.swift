@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 import RelayCore
 import Synchronization
 
@@ -15,7 +16,7 @@ public final class SQLiteStore: Store {
     let committer = GroupCommitter<WriteOperation, WriteResult>(maxGroupWeight: 2_000)
     /// Where the scan for events left without any job (no route matched) resumes.
     let orphanCursor = Mutex<Int64>(0)
-    private let writerTask: Task<Void, Never>
+    private let logger: Logger
     /// A second connection that copies committed WAL pages into the database file, beside the writer.
     ///
     /// Left to the writer alone, a checkpoint runs inside whichever commit crosses the WAL's size limit, and that
@@ -23,7 +24,6 @@ public final class SQLiteStore: Store {
     /// copied thousands of pages and held one group's acks for 0.25-0.5 s. A passive checkpoint on its own connection
     /// never takes the write lock, so commits go on while it copies and fsyncs the database file.
     private let checkpointer: DatabaseQueue?
-    private let checkpointTask: Task<Void, Never>?
     /// How often the checkpointer runs; a run with nothing to copy costs a read of the WAL index.
     static let checkpointInterval: Duration = .milliseconds(100)
     /// The WAL size (pages of 4 KiB) past which the writer checkpoints after a commit (SQLite's default is 1,000).
@@ -67,45 +67,68 @@ public final class SQLiteStore: Store {
         } catch {
             throw StoreError("cannot open the store at \(path)", sqlite: error)
         }
-        let committer = self.committer
+        self.logger = logger
+    }
+
+    /// Runs the store's background work until a graceful shutdown or cancellation: the single writer that commits
+    /// every group (ingest, claims, outcomes) and the WAL checkpointer beside it. Then what was queued is written, and
+    /// the database is closed. First to start and last to stop in relay's `ServiceGroup`; ``Store/serving(_:)`` runs
+    /// it for a command or a test.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    if let checkpointer { group.addTask { await self.checkpoint(checkpointer) } }
+                    await self.write()
+                    group.cancelAll()  // the writer is done: nothing more to checkpoint
+                }
+            } onGracefulShutdown: {
+                self.committer.close()
+            }
+        } onCancel: {
+            self.committer.close()
+        }
+        try? checkpointer?.close()
+        try? pool.close()
+    }
+
+    /// Commits groups until the committer is closed and drained.
+    private func write() async {
         let pool = self.pool
         let stats = groupStats
-        writerTask = Task {
-            await committer.runWriter({ operations in
-                // Only a group that stores events must reach the disk before it returns (its requests are answered
-                // after it). One of claims and outcomes alone skips the fsync: the next ingest commit's fsync covers
-                // its WAL frames too, and losing it to a power cut only sends a job again.
-                let durable = operations.contains { $0.needsFsync }
-                return try await pool.writeWithoutTransaction { db in
-                    try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                    var results: [WriteResult] = []
-                    try db.inTransaction(.immediate) {
-                        results = try operations.map { try $0.apply(db) }
-                        return .commit
-                    }
-                    return results
+        await committer.runWriter({ operations in
+            // Only a group that stores events must reach the disk before it returns (its requests are answered
+            // after it). One of claims and outcomes alone skips the fsync: the next ingest commit's fsync covers
+            // its WAL frames too, and losing it to a power cut only sends a job again.
+            let durable = operations.contains { $0.needsFsync }
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                var results: [WriteResult] = []
+                try db.inTransaction(.immediate) {
+                    results = try operations.map { try $0.apply(db) }
+                    return .commit
                 }
-            }, onGroup: { operations in stats.record(operations) })
-        }
-        let log = logger
-        checkpointTask = checkpointer.map { checkpointer in
-            Task {
-                var failing = false
-                while true {
-                    do { try await Task.sleep(for: Self.checkpointInterval) } catch { return }  // closing
-                    do {
-                        try await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
-                        failing = false
-                    } catch where Task.isCancelled {
-                        return  // closing: GRDB interrupts a checkpoint under way (SQLITE_INTERRUPT) or throws CancellationError
-                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                        continue  // the writer is checkpointing now: nothing to do this round
-                    } catch {
-                        // Pages stay in the WAL meanwhile (nothing is lost); said once per run of failures.
-                        if !failing { log.warning("WAL checkpoint failed; retrying", metadata: ["error": .string(SQLiteStore.describe(error))]) }
-                        failing = true
-                    }
-                }
+                return results
+            }
+        }, onGroup: { operations in stats.record(operations) })
+    }
+
+    /// Copies committed WAL pages into the database file every ``checkpointInterval`` until cancelled.
+    private func checkpoint(_ checkpointer: DatabaseQueue) async {
+        var failing = false
+        while true {
+            do { try await Task.sleep(for: Self.checkpointInterval) } catch { return }  // closing
+            do {
+                try await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                failing = false
+            } catch where Task.isCancelled {
+                return  // closing: GRDB interrupts a checkpoint under way (SQLITE_INTERRUPT) or throws CancellationError
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                continue  // the writer is checkpointing now: nothing to do this round
+            } catch {
+                // Pages stay in the WAL meanwhile (nothing is lost); said once per run of failures.
+                if !failing { logger.warning("WAL checkpoint failed; retrying", metadata: ["error": .string(SQLiteStore.describe(error))]) }
+                failing = true
             }
         }
     }
@@ -181,15 +204,6 @@ public final class SQLiteStore: Store {
                 """, arguments: [nowMilliseconds, limit])
             return db.changesCount
         }
-    }
-
-    public func close() async {
-        committer.close()
-        await writerTask.value
-        checkpointTask?.cancel()
-        await checkpointTask?.value
-        try? checkpointer?.close()
-        try? pool.close()
     }
 
     /// A write outside the ingest path (dispatcher bookkeeping, maintenance): losing it to a power cut only

@@ -1,0 +1,61 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import RelayCore
+import RelayDispatch
+import RelayStore
+import ServiceLifecycle
+import UnixSignals
+
+/// relay wired together, the one place that does it (`relay serve` and the tests both build through here): the
+/// store, the dispatcher and its HTTP client, the ingest and admin listeners, reload on SIGHUP and housekeeping, as
+/// services in the order they start. A `ServiceGroup` stops them in reverse: listeners first, the store last.
+public struct RelayApplication: Sendable {
+    public let config: LiveConfig
+    public let store: SQLiteStore
+    public let dispatcher: Dispatcher
+    public let client: HTTPClient
+    /// Start order: store, housekeeping, reload, HTTP client, dispatcher, admin, ingest.
+    public let services: [any Service]
+
+    /// Where a listener got bound (its port is known only then when the config asks for port 0).
+    public typealias OnRunning = @Sendable (_ port: Int) async -> Void
+
+    /// Builds every part from `initial`; `configPath` set enables reload on SIGHUP. Metrics go to `registry` (the
+    /// caller bootstraps the process's metrics system once, if at all).
+    public static func build(
+        config initial: RelayConfig, configPath: String?, registry: PrometheusCollectorRegistry, logger: Logger,
+        shutdownGrace: Duration = .seconds(10), onIngestRunning: @escaping OnRunning = { _ in }, onAdminRunning: @escaping OnRunning = { _ in }
+    ) throws -> RelayApplication {
+        guard case .sqlite(let path) = initial.store else { throw StoreError(.unsupported, "only the SQLite store is available") }
+        let store = try SQLiteStore(path: path, logger: logger)
+        let config = LiveConfig(initial)
+        let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
+        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace)
+        let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
+        let ingest = Application(
+            router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
+            server: ListenerSettings.ingestServer(initial, live: config),
+            configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
+            onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let admin = Application(
+            router: Routers.admin(config: config, store: store, registry: registry, onReplay: { dispatcher.wake() }),
+            server: ListenerSettings.adminServer(),
+            configuration: ListenerSettings.adminConfiguration(initial),
+            onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        var services: [any Service] = [store, MaintenanceService(store: store, logger: logger)]
+        if let configPath { services.append(ConfigReloader(path: configPath, config: config, logger: logger)) }
+        services += [HTTPClientService(client: client), dispatcher, admin, ingest]
+        return RelayApplication(config: config, store: store, dispatcher: dispatcher, client: client, services: services)
+    }
+
+    /// A group running every service, stopped gracefully by `signals` (or by `triggerGracefulShutdown()`).
+    public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal], logger: Logger) -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: signals, logger: logger))
+    }
+}
