@@ -12,7 +12,9 @@ final class RelayProcesses: Sendable {
     private let launched = Mutex<[Process]>([])
 
     /// `.build/debug/relay` of this repository.
+    /// `RELAY_TEST_EXECUTABLE` names another build (e.g. an older commit's, to see a test fail without its fix).
     static func executable(file: String = #filePath) throws -> String {
+        if let other = ProcessInfo.processInfo.environment["RELAY_TEST_EXECUTABLE"] { return other }
         let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent(".build/debug/relay").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
