@@ -66,7 +66,8 @@ extension Dispatcher {
     /// After the supervising loop: waits for the workers (their attempts under way) up to `shutdownGrace`, then
     /// cancels them; cancelled attempts stay pending on disk.
     private func finishWorkers(in group: inout TaskGroup<WorkerEvent>) async {
-        if workerCount > 0 {
+        // Cancelled rather than shut down gracefully: the workers are cancelled already, no grace to give.
+        if workerCount > 0 && !Task.isCancelled {
             group.addTask { try? await Task.sleep(for: self.shutdownGrace); return .graceOver }
         }
         while let event = await group.next() {

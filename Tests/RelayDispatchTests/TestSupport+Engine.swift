@@ -48,7 +48,8 @@ final class Engine: Sendable {
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
             logger: quietLogger("ingest"))
         let group = ServiceGroup(configuration: .init(services: [dispatcher, ingest], logger: quietLogger("engine.group")))
-        let task = Task { try await group.run() }
+        // As `RelayRuntime` runs it: the dispatcher's workers and writer inherit the executor preference.
+        let task = Task(executorPreference: EventLoopTaskExecutor.shared) { try await group.run() }
         guard await eventually({ port.withLock { $0 } != nil }), let ingestPort = port.withLock({ $0 }) else {
             await group.triggerGracefulShutdown()
             _ = try? await task.value
