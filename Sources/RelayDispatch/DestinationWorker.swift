@@ -188,7 +188,9 @@ final class DestinationWorker: Sendable {
         }
         metrics.record(requestDuration: ContinuousClock.now - started)
         let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
-        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy)) }
+        // One clock reading for the whole batch: retries due a millisecond apart would be claimed, and sent, apart.
+        let finished = Timestamp.nowMilliseconds()
+        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy, nowMilliseconds: finished)) }
     }
 
     /// Counts, logs and hands over one job's outcome.
@@ -214,11 +216,13 @@ final class DestinationWorker: Sendable {
         outcomes.record(outcome)
     }
 
-    static func outcome(for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy) -> JobOutcome {
+    static func outcome(
+        for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy, nowMilliseconds: Int64 = Timestamp.nowMilliseconds()
+    ) -> JobOutcome {
         if result.succeeded { return JobOutcome(jobID: job.id, state: .delivered, attempts: attempts, status: result.status) }
         if let delay = policy.delay(afterAttempts: attempts, retryAfter: result.retryAfter) {
             return JobOutcome(
-                jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + delay.milliseconds,
+                jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: nowMilliseconds + delay.milliseconds,
                 status: result.status, error: result.error, response: result.responseSnippet)
         }
         return JobOutcome(jobID: job.id, state: .dead, attempts: attempts, status: result.status, error: result.error, response: result.responseSnippet)
