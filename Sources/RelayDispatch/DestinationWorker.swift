@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RelayCore
 import RelayStore
+import ServiceLifecycle
 import Synchronization
 
 /// Delivers one destination's jobs with at most `concurrency` attempts in flight; other destinations have
@@ -23,10 +24,7 @@ final class DestinationWorker: Sendable {
     /// The most jobs one claim takes (one commit's worth), however large `concurrency` times `batch` is.
     static let maximumClaim = 2_000
 
-    private let stopping: StopFlag
-
-    init(id: String, config: LiveConfig, store: any Store, forwarder: Forwarder, outcomes: OutcomeRecorder, stopping: StopFlag, logger: Logger) {
-        self.stopping = stopping
+    init(id: String, config: LiveConfig, store: any Store, forwarder: Forwarder, outcomes: OutcomeRecorder, logger: Logger) {
         self.metrics = AttemptMetrics(destination: id)
         self.id = id
         self.config = config
@@ -45,7 +43,8 @@ final class DestinationWorker: Sendable {
         case woken
     }
 
-    /// Runs until stopping (or its destination is removed), then lets the attempts under way finish.
+    /// Runs until a graceful shutdown, cancellation or the removal of its destination, then lets the attempts under
+    /// way finish (cancellation cancels them).
     ///
     /// The loop keeps `concurrency` attempts running and, behind them, a reserve of jobs already
     /// claimed, so a slot that frees up starts its next attempt at once instead of waiting for a claim's commit.
@@ -60,7 +59,7 @@ final class DestinationWorker: Sendable {
         var waiting = false
         var moreDue = true  // a claim may find jobs: at start, after a full claim, after the bell
         await withTaskGroup(of: Finished.self) { group in
-            while !stopping.isSet && !Task.isCancelled {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 guard let destination = config.current.destination(id) else { break }
                 let concurrency = destination.concurrency
                 let perAttempt = destination.batch ?? 1
@@ -189,7 +188,9 @@ final class DestinationWorker: Sendable {
         }
         metrics.record(requestDuration: ContinuousClock.now - started)
         let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
-        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy)) }
+        // One clock reading for the whole batch: retries due a millisecond apart would be claimed, and sent, apart.
+        let finished = Timestamp.nowMilliseconds()
+        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy, nowMilliseconds: finished)) }
     }
 
     /// Counts, logs and hands over one job's outcome.
@@ -215,21 +216,16 @@ final class DestinationWorker: Sendable {
         outcomes.record(outcome)
     }
 
-    static func outcome(for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy) -> JobOutcome {
+    static func outcome(
+        for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy, nowMilliseconds: Int64 = Timestamp.nowMilliseconds()
+    ) -> JobOutcome {
         if result.succeeded { return JobOutcome(jobID: job.id, state: .delivered, attempts: attempts, status: result.status) }
         if let delay = policy.delay(afterAttempts: attempts, retryAfter: result.retryAfter) {
             return JobOutcome(
-                jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds() + delay.milliseconds,
+                jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: nowMilliseconds + delay.milliseconds,
                 status: result.status, error: result.error?.description, response: result.responseSnippet)
         }
         return JobOutcome(jobID: job.id, state: .dead, attempts: attempts, status: result.status, error: result.error?.description, response: result.responseSnippet)
     }
 }
 
-
-/// Set once, when the dispatcher begins its graceful shutdown.
-final class StopFlag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
-}

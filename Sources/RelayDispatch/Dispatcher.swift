@@ -14,9 +14,12 @@ public final class Dispatcher: Service, Sendable {
     let logger: Logger
     /// How long attempts under way may run on after a graceful shutdown begins; the rest stays pending on disk.
     let shutdownGrace: Duration
-    private let outcomes: OutcomeRecorder
-    private let workers = Mutex<[String: (worker: DestinationWorker, task: Task<Void, Never>)]>([:])
-    private let stopping = StopFlag()
+    let outcomes: OutcomeRecorder
+    /// The workers running now, by destination: `wake()` is called from outside the dispatcher's task tree (ingest,
+    /// replays), so the doorbells are shared here; the tasks themselves are children of `run()`.
+    let workers = Mutex<[String: DestinationWorker]>([:])
+    /// Rung when the set of workers may have to change before the next reconcile tick (shutdown).
+    let reconcileBell = Doorbell()
     private let metrics = DeliveryMetrics()
 
     public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10)) {
@@ -30,9 +33,15 @@ public final class Dispatcher: Service, Sendable {
 
     /// Starts attempt 1 of newly stored jobs now rather than at the next poll.
     public func wake() {
-        for entry in workers.withLock({ Array($0.values) }) { entry.worker.doorbell.ring() }
+        for worker in workers.withLock({ Array($0.values) }) { worker.doorbell.ring() }
     }
 
+    /// Workers running now (one per configured destination, plus one still finishing for a destination just removed).
+    var workerCount: Int { workers.withLock { $0.count } }
+
+    /// Delivers until a graceful shutdown or cancellation. Everything runs in this task's tree: the outcome writer,
+    /// housekeeping and one child per destination's worker, so they keep the caller's task executor preference and
+    /// the service group sees them end.
     public func run() async throws {
         do {
             let requeued = try await store.requeueInFlight(nowMilliseconds: Timestamp.nowMilliseconds())
@@ -41,55 +50,15 @@ public final class Dispatcher: Service, Sendable {
             logger.error("requeueing in-flight jobs failed", metadata: ["error": .string(error.message)])
         }
         let outcomes = self.outcomes
-        let writer = Task(executorPreference: EventLoopTaskExecutor.shared) { await outcomes.run { self.wake() } }
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.supervise() }
-                group.addTask { await self.housekeeping() }
-                await group.waitForAll()
+        await withTaskGroup(of: Void.self) { group in
+            // Outside the workers' group: attempts cancelled at the end of the grace period still hand over their
+            // outcomes, and the writer commits all of them before `run()` returns.
+            group.addTask { await outcomes.run { self.wake() } }
+            await withTaskGroup(of: Void.self) { services in
+                services.addTask { await self.superviseWorkers() }
+                services.addTask { await self.housekeeping() }
             }
-        } onGracefulShutdown: {
-            self.stopping.set()
-            self.wake()
-        }
-        outcomes.close()
-        await writer.value
-    }
-
-    /// Keeps one worker per configured destination (reloads add and remove them), until stopping.
-    private func supervise() async {
-        while !stopping.isSet {
-            reconcile()
-            // Woken by the shutdown, so stopping does not wait out the rest of the second.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        }
-        let tasks = workers.withLock { $0.values.map(\.task) }
-        // Attempts under way get `shutdownGrace` to finish; then they are cancelled and stay pending on disk.
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { for task in tasks { await task.value }; return true }
-            group.addTask { try? await Task.sleep(for: self.shutdownGrace); return false }
-            if await group.next() == false {
-                logger.warning("attempts still under way at the end of the shutdown grace period were cancelled")
-                for task in tasks { task.cancel() }
-            }
-            group.cancelAll()
-        }
-        for task in tasks { await task.value }
-    }
-
-    func reconcile() {
-        let wanted = Set(config.current.destinations.map(\.id))
-        workers.withLock { running in
-            for (id, entry) in running where !wanted.contains(id) {
-                entry.worker.doorbell.ring()
-                running[id] = nil
-            }
-            for id in wanted where running[id] == nil || running[id]!.task.isCancelled {
-                let worker = DestinationWorker(
-                    id: id, config: config, store: store, forwarder: forwarder, outcomes: outcomes, stopping: stopping, logger: logger)
-                // Unstructured tasks inherit no executor preference: given here, the worker and its attempts keep it.
-                running[id] = (worker, Task(executorPreference: EventLoopTaskExecutor.shared) { await worker.run() })
-            }
+            outcomes.close()
         }
     }
 
@@ -100,7 +69,7 @@ public final class Dispatcher: Service, Sendable {
     /// their cost stays under 5 % of a core however large the backlog.
     private func housekeeping() async {
         var lastPrune: ContinuousClock.Instant?
-        while !stopping.isSet {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = ContinuousClock.now
             await publishStats()
             let counting = ContinuousClock.now - started
@@ -133,7 +102,7 @@ public final class Dispatcher: Service, Sendable {
     func prune() async {
         let cutoff = Timestamp.nowMilliseconds() - 5 * 60_000
         for _ in 0..<20 {
-            guard let removed = try? await store.prune(finishedBeforeMilliseconds: cutoff, limit: 20_000), removed > 0, !stopping.isSet else { return }
+            guard let removed = try? await store.prune(finishedBeforeMilliseconds: cutoff, limit: 20_000), removed > 0, !Task.isShuttingDownGracefully else { return }
         }
     }
 }

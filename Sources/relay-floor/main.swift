@@ -2,8 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import NIOCore
-import NIOPosix
-import RelayDispatch
+import RelayServer
 
 // The benchmark's stack floor (bench/run.sh): relay's own stack, Hummingbird in and AsyncHTTPClient out, on relay's
 // Swift Concurrency set-up (NIO's takeover and `EventLoopTaskExecutor`), doing none of relay's work (no verification,
@@ -11,7 +10,7 @@ import RelayDispatch
 //   relay-floor PORT       answers every POST at once with relay's 200 body ("H" in the results)
 //   relay-floor PORT URL   forwards each POST body to URL and answers once URL has ("A'": nginx's proxy in A, in Swift)
 // It listens on 127.0.0.1 only and runs until SIGTERM or SIGINT.
-_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+EventLoopTaskExecutor.takeOverGlobalExecutor()
 let arguments = CommandLine.arguments
 guard (2...3).contains(arguments.count), let port = Int(arguments[1]), arguments.count == 2 || URL(string: arguments[2]) != nil else {
     FileHandle.standardError.write(Data("usage: relay-floor PORT [URL]\n".utf8))

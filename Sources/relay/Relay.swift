@@ -1,15 +1,12 @@
 import ArgumentParser
-import NIOCore
-import NIOPosix
 import RelayCore
+import RelayServer
 
 /// The `relay` executable: one subcommand per file.
 @main
 enum RelayMain {
     static func main() async {
-        // Swift Concurrency's tasks then run on NIO's event-loop threads: no hop between the two thread pools
-        // (and their wake-ups) for every request received and every request forwarded.
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        EventLoopTaskExecutor.takeOverGlobalExecutor()
         await Relay.main()
     }
 }

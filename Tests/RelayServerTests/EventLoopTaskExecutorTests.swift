@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
-import RelayDispatch
+import RelayServer
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -41,5 +43,30 @@ import Testing
             return Self.onSingletonLoop()
         }.value
         #expect(resumed)
+    }
+
+    /// As `RelayRuntime` runs its group: a service's own child tasks (the dispatcher's workers, their attempts)
+    /// inherit the preference through the service group, with no preference of their own.
+    @Test func childTasksOfAServiceInAPreferringGroupRunOnTheLoops() async throws {
+        let probe = ChildTaskProbe()
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: probe, successTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: Logger(label: "executor.test")))
+        try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
+        let seen = probe.seen.withLock { $0 }
+        #expect(seen.count == 50)
+        #expect(seen.allSatisfy { $0 }, "\(seen.filter { !$0 }.count) child steps ran off the event loops")
+    }
+}
+
+/// A service whose `run()` starts child tasks, as the dispatcher does, and records where they ran.
+final class ChildTaskProbe: Service, Sendable {
+    let seen = Mutex<[Bool]>([])
+
+    func run() async throws {
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<50 { group.addTask { await EventLoopTaskExecutorBehaviour.nonisolatedStep() } }
+            for await onLoop in group { seen.withLock { $0.append(onLoop) } }
+        }
     }
 }
