@@ -48,6 +48,16 @@ public struct Intake: Sendable {
         return source
     }
 
+    /// Refuses a request whose credential could not verify any body (missing, malformed, or a wrong static header),
+    /// before its body is read.
+    public func screen(_ source: SourceConfig, header: (String) -> String?) throws(Refusal) {
+        let name = source.provider.credentialHeader
+        let credential = header(name)
+        guard source.settings.mayVerify(credential: credential) else {
+            throw .invalidCredential(header: name, present: credential != nil)
+        }
+    }
+
     /// Verifies, normalizes, routes and stores one request's body; the request's header values come from `header`.
     public func receive(
         _ body: [UInt8], for source: SourceConfig, in config: RelayConfig, header: (String) -> String?

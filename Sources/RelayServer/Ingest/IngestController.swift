@@ -59,11 +59,11 @@ public struct IngestController: Sendable {
     private func handle(_ request: Request, sourceID: String, config: RelayConfig, context: RelayRequestContext) async throws(APIError) -> Response {
         do {
             let source = try intake.source(sourceID, peer: context.remoteAddress?.ipAddress, in: config)
+            let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[values: $0].first } }
+            try intake.screen(source, header: header)
             let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
             defer { budget.give(body.count) }
-            let receipt = try await intake.receive(body, for: source, in: config) { name in
-                HTTPField.Name(name).flatMap { request.headers[values: $0].first }
-            }
+            let receipt = try await intake.receive(body, for: source, in: config, header: header)
             metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries)
             return Self.ack(accepted: receipt.accepted, duplicates: receipt.duplicates)
         } catch let refusal as Intake.Refusal {

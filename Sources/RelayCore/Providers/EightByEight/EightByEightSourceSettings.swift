@@ -18,6 +18,9 @@ public struct EightByEightSourceSettings: ProviderSourceSettings {
         }
     }
 
+    /// 8x8's credential is a static header: it is checked whole before the body is read.
+    public func mayVerify(credential: String?) -> Bool { verify(credential: credential, body: []) }
+
     public func verify(credential: String?, body: [UInt8]) -> Bool {
         guard let expected else { return true }
         guard let credential else { return false }

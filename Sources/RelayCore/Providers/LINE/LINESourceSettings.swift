@@ -14,6 +14,12 @@ public struct LINESourceSettings: ProviderSourceSettings {
         self.keys = channelSecrets.map { KeyedHMAC(key: Array($0.utf8)) }
     }
 
+    /// A signature can only verify if it is there and is the base64 of 32 bytes; its value needs the body.
+    public func mayVerify(credential: String?) -> Bool {
+        guard let credential, let signature = Data(base64Encoded: credential) else { return false }
+        return signature.count == SHA256.byteCount
+    }
+
     public func verify(credential: String?, body: [UInt8]) -> Bool {
         guard let credential, let signature = Data(base64Encoded: credential), signature.count == SHA256.byteCount else {
             return false
