@@ -41,22 +41,8 @@ extension DeliveryEngine {
         static func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
         @Test func tokenStatsDeadLettersAndReplay() async throws {
-            try await Receiver.with({ _ in .status(.internalServerError, body: "nope") }) { receiver in
-                try await Engine.with(yaml: Self.yaml(receiver: receiver.port)) { engine in
-                    for _ in 0..<2 {
-                        #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: LINE.eventID())]), secret: Self.secret).status == 200)
-                    }
-                    #expect(await eventually(timeout: .seconds(3)) {
-                        let (crm, other) = (try await engine.stats("crm"), try await engine.stats("other"))
-                        return crm.dead == 2 && other.dead == 2
-                    })
-                    let router = Routers.admin(
-                        config: engine.config, store: engine.store, registry: PrometheusCollectorRegistry(), onReplay: { engine.dispatcher.wake() })
-                    let app = Application(router: router, logger: quietLogger("admin"))
-                    try await app.test(.router) { client in
-                        try await Self.exercise(client, engine: engine, receiver: receiver)
-                    }
-                }
+            try await AdminInputs.withDeadLetters { client, engine, receiver in
+                try await Self.exercise(client, engine: engine, receiver: receiver)
             }
         }
 
