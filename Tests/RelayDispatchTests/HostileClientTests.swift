@@ -4,6 +4,10 @@ import Testing
 
 /// A real `relay serve` process against what an attacker on the network can send (SPEC section 13, issue 18):
 /// slow bodies, floods of connections, broken framing, odd methods, long ids, numbers at the edge.
+extension DeliveryEngine {
+/// Nested in the serialized engine suites: these tests hold sockets with blocking calls and load the machine, so
+/// they must not share the two cores with the timing tests (a relay start beside the 1,100-connection flood took
+/// over 15 s once).
 @Suite("Hostile clients", .serialized)
 struct HostileClientTests {
     static let secret = "hostile-client-test-secret"
@@ -312,4 +316,5 @@ struct HostileClientTests {
         process.waitUntilExit()
         return process.terminationStatus
     }
+}
 }
