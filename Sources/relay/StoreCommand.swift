@@ -1,31 +1,32 @@
 import ArgumentParser
 import RelayCore
+import RelayServer
 import RelayStore
 
 extension ConfigOptions {
-    /// Opens the configured store (works whether or not a relay is running on it).
-    func openStore(_ config: RelayConfig) throws -> SQLiteStore {
-        guard case .sqlite(let path) = config.store else { throw CommandFailure.exit("only the SQLite store is available") }
+    /// Runs `body` against the configured store (whether or not a relay is running on it) and closes it.
+    func withStore<T>(_ body: (RelayConfig, any Store) async throws -> T) async throws -> T {
+        let config = try load()
+        let opened: OpenedStore
         do {
-            return try SQLiteStore(path: path)
+            opened = try OpenedStore(config.store)
         } catch {
             throw CommandFailure.exit(error.message)
         }
-    }
-
-    /// Runs `body` against the configured store and closes it.
-    func withStore<T>(_ body: (RelayConfig, SQLiteStore) async throws -> T) async throws -> T {
-        let config = try load()
-        let store = try openStore(config)
         do {
-            let result = try await body(config, store)
-            await store.close()
+            let result: T
+            if let postgres = opened.postgres {
+                result = try await postgres.withRunning { try await body(config, postgres) }
+            } else {
+                result = try await body(config, opened.store)
+            }
+            await opened.store.close()
             return result
         } catch let error as StoreError {
-            await store.close()
+            await opened.store.close()
             throw CommandFailure.exit(error.message)
         } catch {
-            await store.close()
+            await opened.store.close()
             throw error
         }
     }

@@ -28,8 +28,8 @@ public struct RelayRuntime {
         ]
         MetricsSystem.bootstrap(HelpedMetricsFactory(factory))
 
-        guard case .sqlite(let path) = initial.store else { throw StoreError(.unsupported, "only the SQLite store is available") }
-        let store = try SQLiteStore(path: path, logger: logger)
+        let opened = try OpenedStore(initial.store, logger: logger)
+        let store = opened.store
         let config = LiveConfig(initial)
 
         let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
@@ -48,7 +48,8 @@ public struct RelayRuntime {
         let reload = ConfigReloader(path: configPath, config: config, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                // The store starts first and stops last: every other service uses it.
+                services: (opened.postgres.map { [.init(service: $0)] } ?? []) + [
                     .init(service: MaintenanceService(store: store, logger: logger)),
                     .init(service: reload),
                     .init(service: HTTPClientService(client: client)),
@@ -60,7 +61,7 @@ public struct RelayRuntime {
                 logger: logger))
         logger.info("relay starting", metadata: [
             "listen": .string(initial.listen.description), "admin.listen": .string(initial.adminListen.description),
-            "store": .string(path),
+            "store": .string(initial.store.description),
         ])
         do {
             // Every task the services start (a connection, a worker, an attempt) inherits the preference.
