@@ -47,8 +47,6 @@ struct StoreContractJobTests {
                 JobOutcome(jobID: id["b"]!, state: .delivered, attempts: 2, status: 204),
                 JobOutcome(jobID: id["c"]!, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 1_000, status: 503, error: "HTTP 503"),
                 JobOutcome(jobID: id["d"]!, state: .dead, attempts: 4, status: 400, error: "HTTP 400", response: "bad"),
-                // A second outcome for one job in the same batch: the first counts.
-                JobOutcome(jobID: id["d"]!, state: .delivered, attempts: 5, status: 200),
             ], nowMilliseconds: Sample.now + 10)
             // A late outcome for a job released meanwhile changes nothing.
             try await store.release(jobIDs: [id["e"]!], nowMilliseconds: Sample.now)

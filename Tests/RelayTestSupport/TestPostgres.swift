@@ -55,6 +55,7 @@ public actor TestPostgres {
                 try await run(binaries, "pg_ctl", ["start", "-w", "-t", "60", "-D", data, "-l", "\(directory)/server.log", "-o", options])
                 let server = Server(binaries: binaries, directory: directory, port: port)
                 ServerAtExit.register(server)
+                try ServerAtExit.watch(server)
                 return server
             } catch {
                 lastError = error
@@ -86,21 +87,31 @@ public actor TestPostgres {
     }
 
     /// Runs a program to its end; its output is kept for the error when it fails.
+    ///
+    /// `posix_spawn` and `waitpid`, not `Process`: the server `pg_ctl` starts inherits the descriptors `Process` uses
+    /// to learn that its child ended, so `Process` never reports the end of `pg_ctl start` while the server runs. The
+    /// output goes to a file, not a pipe, for the same reason.
     static func run(path: String, _ arguments: [String]) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw TestPostgresError("\((path as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed: \(text)")
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("relay-pg-out-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestPostgresError("cannot run \(path): error \(spawned)") }
+        // Polled, so no thread of the shared pool blocks in waitpid (initdb takes a second or two).
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let exited = status & 0x7f == 0
+        guard exited && (status >> 8) & 0xff == 0 else {
+            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            throw TestPostgresError("\((path as NSString).lastPathComponent) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
         }
     }
 }
@@ -115,6 +126,20 @@ public struct TestPostgresError: Error, CustomStringConvertible {
 enum ServerAtExit {
     nonisolated(unsafe) static var command: [String] = []
     nonisolated(unsafe) static var directory = ""
+
+    /// A test process killed (a timeout, `kill -9`) runs no exit handler: a small shell that outlives it stops the
+    /// server once the process is gone, so no server is left behind either way.
+    static func watch(_ server: TestPostgres.Server) throws {
+        let (executable, arguments) = server.binaries.command("pg_ctl", ["stop", "-m", "immediate", "-D", "\(server.directory)/data"])
+        let stop = ([executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watcher.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop); rm -rf '\(server.directory)'"]
+        watcher.standardInput = FileHandle.nullDevice
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+    }
 
     static func register(_ server: TestPostgres.Server) {
         let (executable, arguments) = server.binaries.command("pg_ctl", ["stop", "-m", "immediate", "-w", "-D", "\(server.directory)/data"])

@@ -51,8 +51,8 @@ extension PostgresStore {
     /// Every outcome in one statement, its columns as arrays. Arrays cannot hold NULL here, so each nullable column
     /// travels with a flag saying whether it has a value. Only jobs still in flight change, as on SQLite.
     static func complete(_ outcomes: [JobOutcome], now: Int64, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        // One UPDATE changes a row once: of two outcomes for one job the first counts, as a row-by-row update would
-        // leave it (the second finds the job no longer in flight).
+        // One UPDATE changes a row once, with whichever matching array entry it meets first: so a job gets one
+        // outcome per batch, the first given (the dispatcher gives one per attempt; this only keeps it defined).
         var seen = Set<Int64>()
         let outcomes = outcomes.filter { seen.insert($0.jobID).inserted }
         try await connection.query("""
