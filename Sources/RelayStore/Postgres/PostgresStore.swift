@@ -100,6 +100,8 @@ public final class PostgresStore: Store, Service {
     }
 
     public func isWritable() async -> Bool {
+        // Not before the schema is there (nor after close): a probe must not wait for a start-up.
+        guard migrated.isOpen else { return false }
         do {
             try await client.query("""
                 INSERT INTO meta (key, value) VALUES ('ready_probe', \(Timestamp.nowMilliseconds()))
@@ -130,8 +132,9 @@ public final class PostgresStore: Store, Service {
         }
     }
 
-    /// Runs `body` with the client, turning what it throws into a `StoreError`.
+    /// Runs `body` with the client once the schema is up to date, turning what it throws into a `StoreError`.
     func withClient<T: Sendable>(_ body: (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
+        try await waitUntilReady()
         do {
             return try await body(client, logger)
         } catch {
@@ -139,8 +142,9 @@ public final class PostgresStore: Store, Service {
         }
     }
 
-    /// Runs `body` in one transaction.
+    /// Runs `body` in one transaction, once the schema is up to date.
     func transaction<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+        try await waitUntilReady()
         do {
             let logger = logger
             return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }

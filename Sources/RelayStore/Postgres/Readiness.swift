@@ -25,6 +25,9 @@ final class Readiness: Sendable {
         for waiter in waiters { waiter.resume(returning: ready) }
     }
 
+    /// Whether the gate is open now, without waiting.
+    var isOpen: Bool { state.withLock { $0.stage == .ready } }
+
     /// Whether the gate opened, waiting while it is neither open nor closed.
     func wait() async -> Bool {
         await withCheckedContinuation { continuation in
