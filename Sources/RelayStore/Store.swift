@@ -1,7 +1,7 @@
 import RelayCore
 
 /// Durable storage for events, their dedup keys and their delivery jobs.
-/// The SQLite implementation is the embedded default; a PostgreSQL one can follow behind the same protocol.
+/// `SQLiteStore` is the embedded default; `PostgresStore` lets several instances share one database.
 public protocol Store: Sendable {
     /// Stores one request's events: for each, the dedup check-and-insert, the event and one job per
     /// destination happen in one committed (fsync'd) transaction. Returns, per event, whether it was new.
