@@ -40,6 +40,10 @@ func withStore<T>(_ kind: StoreKind, _ body: (OpenStore) async throws -> T) asyn
     }
 }
 
+/// Every contract suite nests here and runs one case at a time: a PostgreSQL server, its fsyncs and a store's
+/// writer per case, all at once, took enough of two cores to make the timing tests of other targets miss.
+@Suite(.serialized) enum StoreContract {}
+
 @Suite("Store kinds")
 struct StoreKindTests {
     /// Skipped, with the reason, where PostgreSQL is not installed: `.ci/run` fails on the skip.
