@@ -2,8 +2,11 @@ import RelayCore
 import ServiceLifecycle
 
 /// Durable storage for events, their dedup keys and their delivery jobs.
-/// The SQLite implementation is the embedded default; a PostgreSQL one can follow behind the same protocol.
+/// `SQLiteStore` is the embedded default; `PostgresStore` lets several instances share one database. A store is a
+/// `Service`: its background work (writers, pools) runs inside `run()`, first to start and last to stop.
 public protocol Store: Service {
+    /// Runs the store beside `body` and stops it when `body` is done (see the extension's default).
+    func serving<T: Sendable>(_ body: () async throws -> T) async throws -> T
     /// Stores one request's events: for each, the dedup check-and-insert, the event and one job per
     /// destination happen in one committed (fsync'd) transaction. Returns, per event, whether it was new.
     func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool]
@@ -76,12 +79,13 @@ extension Store {
 
 extension Store {
     /// Runs the store (its ``run()``) beside `body` and stops it when `body` returns or throws: for a command or a
-    /// test that uses a store outside relay's `ServiceGroup`. Structured: nothing outlives the call.
-    public func serving<T: Sendable>(_ body: (Self) async throws -> T) async throws -> T {
+    /// test that uses a store outside relay's `ServiceGroup`. Structured: nothing outlives the call. A store whose
+    /// stop must let its writer finish first (PostgreSQL's) provides its own.
+    public func serving<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.run() }
             do {
-                let result = try await body(self)
+                let result = try await body()
                 group.cancelAll()
                 try await group.waitForAll()
                 return result
@@ -91,5 +95,10 @@ extension Store {
                 throw error
             }
         }
+    }
+
+    /// The same, handing the store to `body`.
+    public func serving<T: Sendable>(_ body: (Self) async throws -> T) async throws -> T {
+        try await serving { try await body(self) }
     }
 }

@@ -1,23 +1,21 @@
 import ArgumentParser
 import RelayCore
+import RelayServer
 import RelayStore
 
 extension ConfigOptions {
-    /// Opens the configured store (works whether or not a relay is running on it).
-    func openStore(_ config: RelayConfig) throws -> SQLiteStore {
-        guard case .sqlite(let path) = config.store else { throw CommandFailure.exit("only the SQLite store is available") }
+    /// Runs `body` against the configured store (whether or not a relay is running on it), the store running beside
+    /// it until `body` is done.
+    func withStore<T: Sendable>(_ body: (RelayConfig, any Store) async throws -> T) async throws -> T {
+        let config = try load()
+        let opened: OpenedStore
         do {
-            return try SQLiteStore(path: path)
+            opened = try OpenedStore(config.store)
         } catch {
             throw CommandFailure.exit(error.message)
         }
-    }
-
-    /// Runs `body` against the configured store, the store running beside it until `body` is done.
-    func withStore<T: Sendable>(_ body: (RelayConfig, SQLiteStore) async throws -> T) async throws -> T {
-        let config = try load()
         do {
-            return try await openStore(config).serving { store in try await body(config, store) }
+            return try await opened.store.serving { try await body(config, opened.store) }
         } catch let error as StoreError {
             throw CommandFailure.exit(error.message)
         }

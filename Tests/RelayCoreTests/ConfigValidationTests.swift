@@ -82,7 +82,10 @@ struct ConfigValidationTests {
         (Fixture.document(top: "listen: 1.2.3:80"), "listen"),
         (Fixture.document(top: "admin: { listen: \"[::1]8081\" }"), "admin.listen"),
         (Fixture.document(top: "store: { sqlite: a.db, postgres: \"postgres://h/db\" }"), "store"),
-        (Fixture.document(top: "store: { postgres: \"postgres://h/db\" }"), "store.postgres"),
+        (Fixture.document(top: "store: { postgres: \"mysql://h/db\" }"), "store.postgres"),
+        (Fixture.document(top: "store: { postgres: \"postgres:///db\" }"), "store.postgres"),
+        (Fixture.document(top: "store: { postgres: \"postgres://h\" }"), "store.postgres"),
+        (Fixture.document(top: "store: { postgres: \"postgres://h/db?sslmode=sometimes\" }"), "store.postgres"),
         (Fixture.document(top: "store: {}"), "store"),
         (Fixture.document(sources: "  line:\n    provider: slack"), "sources.line.provider"),
         (Fixture.document(sources: "  bad id!:\n    provider: line\n    channel_secret: x", routes: ""), "sources.bad id!"),
@@ -145,11 +148,20 @@ struct ConfigValidationTests {
         #expect(issues.allSatisfy { !$0.message.isEmpty && !$0.message.contains("\n") })
     }
 
-    @Test func postgresMessageIsExplicit() {
+    @Test func postgresURLIsAccepted() throws {
+        for url in ["postgres://u:pw@h/db", "postgresql://u:pw@h:6432/db?sslmode=require"] {
+            let config = try ConfigLoader.parse(yaml: Fixture.document(top: "store:\n  postgres: ${DATABASE_URL}"),
+                                                environment: ["DATABASE_URL": url])
+            #expect(config.store == .postgres(url: url))
+        }
+    }
+
+    @Test func postgresURLProblemIsExplicitAndHidesThePassword() {
         let issues = Fixture.issues(Fixture.document(top: "store:\n  postgres: ${DATABASE_URL}"),
-                                    environment: ["DATABASE_URL": "postgres://u:pw@h/db"])
+                                    environment: ["DATABASE_URL": "mysql://u:s3cretpw@h/db"])
         #expect(issues == [ConfigIssue(path: "store.postgres", line: 2,
-                                       message: "the PostgreSQL store is not available yet; use store.sqlite")])
+                                       message: "must start with postgres:// or postgresql:// (e.g. postgres://user:password@host:5432/relay)")])
+        #expect(!issues.contains { $0.message.contains("s3cretpw") })
     }
 
     @Test func eightByEightAuthNoneWarns() throws {

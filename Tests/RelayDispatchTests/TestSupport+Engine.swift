@@ -19,7 +19,8 @@ final class Engine: Sendable {
     private let task: Task<Void, any Error>
     let ingestPort: Int
 
-    var store: SQLiteStore { application.store }
+    /// The engine's store: always SQLite here (the file in `directory`).
+    var store: SQLiteStore { application.store as! SQLiteStore }
     var config: LiveConfig { application.config }
     var dispatcher: Dispatcher { application.dispatcher }
 

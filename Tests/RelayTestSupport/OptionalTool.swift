@@ -33,6 +33,18 @@ public struct OptionalTool: Sendable {
     /// Prometheus's `promtool`, which lints the `/metrics` text.
     public static let promtool = OptionalTool(executable: "promtool", install: "apt-get install prometheus")
 
+    /// PostgreSQL's server binaries (`initdb`, `pg_ctl`, `createdb`), which `TestPostgres` runs; as root it also needs
+    /// the `postgres` user (PostgreSQL refuses to run as root) and `runuser`.
+    public static let postgres = OptionalTool(
+        name: "PostgreSQL (initdb, pg_ctl)", install: "apt-get install postgresql",
+        isAvailable: PostgresBinaries.find() != nil)
+
+    init(name: String, install: String, isAvailable: Bool) {
+        self.name = name
+        self.install = install
+        self.isAvailable = isAvailable
+    }
+
     /// The full path of `program` on `PATH`, if any.
     public static func onPath(_ program: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

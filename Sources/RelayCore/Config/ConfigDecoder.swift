@@ -19,8 +19,6 @@ struct ConfigDecoder {
     /// Destination ids as written, with the line of their key.
     var destinationLines: [(id: String, line: Int?)] = []
 
-    /// PostgreSQL is accepted by the parser but not shipped yet; flip this once the store exists.
-    static let postgresStoreAvailable = false
     /// Longest retry schedule accepted.
     static let maxRetryEntries = 20
     /// Longest per-attempt destination timeout.
@@ -120,10 +118,11 @@ struct ConfigDecoder {
         return nil
     }
 
-    /// Kept separate so enabling PostgreSQL later is a one-line change.
-    private mutating func postgresStore(url: String, line: Int?) -> StoreConfig {
-        if !Self.postgresStoreAvailable {
-            error("store.postgres", line, "the PostgreSQL store is not available yet; use store.sqlite")
+    /// A connection URL of the right shape; the messages name what is wrong, never the URL (it holds a password).
+    private mutating func postgresStore(url: String, line: Int?) -> StoreConfig? {
+        if let problem = PostgresURLShape.problem(url) {
+            error("store.postgres", line, problem)
+            return nil
         }
         return .postgres(url: url)
     }

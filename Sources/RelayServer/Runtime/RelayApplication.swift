@@ -14,7 +14,7 @@ import UnixSignals
 /// services in the order they start. A `ServiceGroup` stops them in reverse: listeners first, the store last.
 public struct RelayApplication: Sendable {
     public let config: LiveConfig
-    public let store: SQLiteStore
+    public let store: any Store
     public let dispatcher: Dispatcher
     public let client: HTTPClient
     /// Start order: store, housekeeping, reload, HTTP client, dispatcher, admin, ingest.
@@ -29,8 +29,7 @@ public struct RelayApplication: Sendable {
         config initial: RelayConfig, configPath: String?, registry: PrometheusCollectorRegistry, logger: Logger,
         shutdownGrace: Duration = .seconds(10), onIngestRunning: @escaping OnRunning = { _ in }, onAdminRunning: @escaping OnRunning = { _ in }
     ) throws -> RelayApplication {
-        guard case .sqlite(let path) = initial.store else { throw StoreError(.unsupported, "only the SQLite store is available") }
-        let store = try SQLiteStore(path: path, logger: logger)
+        let store = try OpenedStore(initial.store, logger: logger).store
         let config = LiveConfig(initial)
         let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
         let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace)

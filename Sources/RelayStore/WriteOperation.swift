@@ -1,8 +1,4 @@
-import Foundation
-import GRDB
-import RelayCore
-
-/// A write that waits for the next group commit.
+/// A write that waits for the next group commit (each store applies a group its own way).
 enum WriteOperation: Sendable {
     case ingest(IngestRequest)
     case claim(destination: String, nowMilliseconds: Int64, limit: Int)
@@ -21,16 +17,6 @@ enum WriteOperation: Sendable {
     var needsFsync: Bool {
         if case .ingest = self { return true }
         return false
-    }
-
-    func apply(_ db: Database) throws -> WriteResult {
-        switch self {
-        case .ingest(let request): return .ingested(try SQLiteStore.insert(request, db))
-        case .claim(let destination, let now, let limit): return .claimed(try SQLiteStore.claim(destination: destination, now: now, limit: limit, db))
-        case .complete(let outcomes, let now):
-            try SQLiteStore.complete(outcomes, now: now, db)
-            return .completed
-        }
     }
 }
 

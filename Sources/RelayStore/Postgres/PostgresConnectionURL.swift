@@ -1,0 +1,42 @@
+import Foundation
+import PostgresNIO
+
+/// A `postgres://user:password@host:5432/database?sslmode=require` URL, as the configuration names the store.
+enum PostgresConnectionURL {
+    /// The client configuration the URL describes. Errors name the part that is wrong, never the password.
+    static func configuration(_ url: String) throws(StoreError) -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              scheme == "postgres" || scheme == "postgresql" else {
+            throw StoreError(.unsupported, "store.postgres is not a postgres:// or postgresql:// URL")
+        }
+        guard let host = components.host, !host.isEmpty else { throw StoreError(.unsupported, "store.postgres names no host") }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw StoreError(.unsupported, "store.postgres names no database") }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let tls: PostgresClient.Configuration.TLS
+        switch query["sslmode"] ?? "prefer" {
+        case "disable": tls = .disable
+        case "allow", "prefer": tls = .prefer(tlsConfiguration(verification: .none))
+        // As libpq: `require` encrypts without checking the certificate; the `verify-` modes check it.
+        case "require": tls = .require(tlsConfiguration(verification: .none))
+        case "verify-ca": tls = .require(tlsConfiguration(verification: .noHostnameVerification))
+        case "verify-full": tls = .require(tlsConfiguration(verification: .fullVerification))
+        case let other: throw StoreError(.unsupported, "store.postgres has an unknown sslmode \(other)")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432,
+            username: components.user?.removingPercentEncoding ?? "postgres",
+            password: components.password?.removingPercentEncoding,
+            database: database.removingPercentEncoding ?? database, tls: tls)
+        configuration.options.maximumConnections = 8
+        // A commit that waits for a dead server answers 503 within seconds instead of holding the request.
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+
+    private static func tlsConfiguration(verification: CertificateVerification) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = verification
+        return tls
+    }
+}

@@ -1,0 +1,92 @@
+import Logging
+import PostgresNIO
+
+/// The schema, as migrations applied in order and recorded in `schema_migrations`. A shipped migration is never
+/// edited: add a new one.
+///
+/// Several relay instances may start at once against one database: the whole migration runs in one transaction
+/// holding a transaction-level advisory lock, so one instance migrates and the others wait, then find it done.
+enum PostgresSchema {
+    struct Migration: Sendable {
+        var version: String
+        var sql: [PostgresQuery]
+    }
+
+    /// Any fixed number works: it only has to be the same for every relay sharing the database.
+    static let migrationLockKey: Int64 = 0x7265_6C61_795F_7631  // "relay_v1"
+
+    static let migrations: [Migration] = [
+        Migration(version: "v1", sql: [
+            // Times are milliseconds since the Unix epoch, as in the SQLite store: to_timestamp(received_at / 1000.0).
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT)",
+            """
+            CREATE TABLE events (
+                id BIGSERIAL PRIMARY KEY,
+                source_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                type TEXT NOT NULL,
+                event_time BIGINT NOT NULL,
+                received_at BIGINT NOT NULL,
+                redelivery BOOLEAN NOT NULL,
+                canonical BYTEA NOT NULL,
+                passthrough BYTEA
+            )
+            """,
+            // The dedup key is the primary key: two transactions inserting one key cannot both commit it, whichever
+            // instance they run on (a unique key, not a lock held by one process).
+            """
+            CREATE TABLE dedup_keys (
+                source_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (source_id, event_id)
+            )
+            """,
+            "CREATE INDEX dedup_keys_expiry ON dedup_keys (expires_at)",
+            // One job per (event, destination), enforced by the database, not only by the code that inserts them.
+            """
+            CREATE TABLE jobs (
+                id BIGSERIAL PRIMARY KEY,
+                event_row BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                destination TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                last_status BIGINT,
+                last_error TEXT,
+                last_response TEXT,
+                UNIQUE (event_row, destination)
+            )
+            """,
+            // Partial indexes, as on SQLite: a job sits only in its state's small index, so a state change touches two.
+            "CREATE INDEX jobs_pending ON jobs (destination, next_attempt_at, id) WHERE state = 'pending'",
+            "CREATE INDEX jobs_in_flight ON jobs (destination) WHERE state = 'in_flight'",
+            "CREATE INDEX jobs_delivered ON jobs (updated_at, destination) WHERE state = 'delivered'",
+            "CREATE INDEX jobs_dead ON jobs (updated_at, destination) WHERE state = 'dead'",
+        ]),
+    ]
+
+    /// Brings the schema up to date; returns the versions applied now (none when another instance did it).
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied = Set<String>()
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(String.self) {
+                applied.insert(version)
+            }
+            var now: [String] = []
+            for migration in migrations where !applied.contains(migration.version) {
+                for statement in migration.sql { try await connection.query(statement, logger: logger) }
+                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                now.append(migration.version)
+            }
+            return now
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import GRDB
+
+extension WriteOperation {
+    /// Applies this operation inside the SQLite group's transaction.
+    func apply(_ db: Database) throws -> WriteResult {
+        switch self {
+        case .ingest(let request): return .ingested(try SQLiteStore.insert(request, db))
+        case .claim(let destination, let now, let limit): return .claimed(try SQLiteStore.claim(destination: destination, now: now, limit: limit, db))
+        case .complete(let outcomes, let now):
+            try SQLiteStore.complete(outcomes, now: now, db)
+            return .completed
+        }
+    }
+}
