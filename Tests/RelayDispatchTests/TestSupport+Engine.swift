@@ -44,8 +44,7 @@ final class Engine: Sendable {
             config: parsed, configPath: nil, registry: PrometheusCollectorRegistry(), logger: quietLogger("engine"),
             shutdownGrace: shutdownGrace, onIngestRunning: { bound in port.withLock { $0 = bound } })
         let group = application.serviceGroup(gracefulShutdownSignals: [], logger: quietLogger("engine.group"))
-        // As `RelayRuntime` runs it: the dispatcher's workers and writer inherit the executor preference.
-        let task = Task(executorPreference: EventLoopTaskExecutor.shared) { try await group.run() }
+        let task = Task { try await group.run() }
         guard await eventually({ port.withLock { $0 } != nil }), let ingestPort = port.withLock({ $0 }) else {
             await group.triggerGracefulShutdown()
             _ = try? await task.value

@@ -15,22 +15,28 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = HTTPRequestPart
 
     private let timeout: TimeAmount
+    /// How often an open connection checks the request it is reading: a fraction of `timeout`, at most a second.
+    private let checkInterval: TimeAmount
     /// The largest body a request may announce and still be told to continue (nil: any).
     private let maxBody: @Sendable () -> Int?
-    private var deadline: Scheduled<Void>?
+    /// When the head of the request being read arrived; nil between requests.
+    private var headAt: NIODeadline?
+    /// The connection's one repeating check. A timer per request cost the ingest path a heap insert and removal,
+    /// and often a timer re-arm, for every request; a reading of the clock is all a request pays now.
+    private var check: RepeatedTask?
     /// A head was read and its end not yet.
-    private var inRequest = false
+    private var inRequest: Bool { headAt != nil }
 
     init(timeout: Duration, maxBody: @escaping @Sendable () -> Int? = { nil }) {
         self.timeout = .nanoseconds(timeout.nanoseconds)
+        self.checkInterval = .nanoseconds(min(1_000_000_000, max(50_000_000, timeout.nanoseconds / 4)))
         self.maxBody = maxBody
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            inRequest = true
-            arm(context)
+            headAt = .now()
             if Self.expectsContinue(head) {
                 let announced = head.headerFields[.contentLength].flatMap { Int($0) }
                 // Over the limit: no 100, so the client never sends the body; the handler answers 413 at once.
@@ -42,8 +48,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .body:
             break
         case .end:
-            inRequest = false
-            disarm()
+            headAt = nil
         }
         context.fireChannelRead(data)
     }
@@ -65,24 +70,40 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startChecking(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startChecking(context)
+        context.fireChannelActive()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stopChecking()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stopChecking()
     }
 
-    private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) { bound.value.close(promise: nil) }
+    /// Closes the connection once the request being read has taken longer than `timeout`, checked every
+    /// `checkInterval` (so a trickling request ends between `timeout` and `timeout + checkInterval`).
+    private func startChecking(_ context: ChannelHandlerContext) {
+        guard check == nil else { return }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleRepeatedTask(initialDelay: checkInterval, delay: checkInterval) { _ in
+            let (handler, context) = bound.value
+            guard let headAt = handler.headAt, NIODeadline.now() - headAt > handler.timeout else { return }
+            handler.stopChecking()
+            context.close(promise: nil)
+        }
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    private func stopChecking() {
+        check?.cancel()
+        check = nil
     }
 
     static func expectsContinue(_ head: HTTPRequest) -> Bool {

@@ -52,9 +52,24 @@ public struct RelayApplication: Sendable {
         return RelayApplication(config: config, store: store, dispatcher: dispatcher, client: client, services: services)
     }
 
-    /// A group running every service, stopped gracefully by `signals` (or by `triggerGracefulShutdown()`).
+    /// A group running every service, stopped gracefully by `signals` (or by `triggerGracefulShutdown()`): the store,
+    /// then the rest as one inner group whose tasks prefer NIO's event loops (``EventLoopTaskExecutor``). The store's
+    /// writer stays off that preference: run on the event loops it took each group commit as soon as one request was
+    /// queued, and groups shrank from about 30 requests to 23 (7 on the global executor as a preference), costing
+    /// ingest throughput. Stopping is in reverse: the inner group (listeners first), then the store.
     public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal], logger: Logger) -> ServiceGroup {
-        ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: signals, logger: logger))
+        let rest = ServiceGroup(configuration: .init(services: services.dropFirst().map { .init(service: $0) }, logger: logger))
+        return ServiceGroup(configuration: .init(
+            services: [.init(service: services[0]), .init(service: OnEventLoops(group: rest))],
+            gracefulShutdownSignals: signals, logger: logger))
+    }
+
+    /// Runs a group with every task it starts (a connection, a worker, an attempt) preferring the event loops.
+    struct OnEventLoops: Service {
+        let group: ServiceGroup
+
+        func run() async throws {
+            try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
+        }
     }
 }

@@ -34,8 +34,7 @@ public struct RelayRuntime {
             "listen": .string(initial.listen.description), "admin.listen": .string(initial.adminListen.description),
             "store": .string(initial.store.description),
         ])
-        // Every task the services start (a connection, a worker, an attempt) inherits the preference.
-        try await withTaskExecutorPreference(EventLoopTaskExecutor.shared) { try await group.run() }
+        try await group.run()
         logger.info("relay stopped")
     }
 }
