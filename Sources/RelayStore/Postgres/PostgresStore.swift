@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// `run()` owns the background work (the client's connections and the group-commit writer) and must be running for
 /// any call to be answered.
-public final class PostgresStore: Store, Service {
+public final class PostgresStore: GroupCommittingStore, Service {
     let client: PostgresClient
     let logger: Logger
     let committer = GroupCommitter<WriteOperation, WriteResult>(maxGroupWeight: 2_000)
@@ -85,19 +85,7 @@ public final class PostgresStore: Store, Service {
         }
     }
 
-    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
-        guard case .ingested(let accepted) = try await grouped(.ingest(request)) else { return [] }
-        return accepted
-    }
-
-    /// Runs `operation` in the next group commit.
-    func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
-        do {
-            return try await committer.submit(operation, weight: operation.weight)
-        } catch {
-            throw StoreError("cannot commit", postgres: error)
-        }
-    }
+    func commitError(_ error: any Error) -> StoreError { StoreError("cannot commit", postgres: error) }
 
     public func isWritable() async -> Bool {
         // Not before the schema is there (nor after close): a probe must not wait for a start-up.

@@ -10,7 +10,7 @@ import Synchronization
 /// Ingest, job claims and attempt outcomes all go through one queue: each commit (and its fsync) takes
 /// everything queued while the previous one ran, so the dispatcher's bookkeeping rides on ingest's fsyncs
 /// instead of competing with them for the writer.
-public final class SQLiteStore: Store {
+public final class SQLiteStore: GroupCommittingStore {
     let pool: DatabasePool
     let path: String
     let committer = GroupCommitter<WriteOperation, WriteResult>(maxGroupWeight: 2_000)
@@ -133,19 +133,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
-        guard case .ingested(let accepted) = try await grouped(.ingest(request)) else { return [] }
-        return accepted
-    }
-
-    /// Runs `operation` in the next group commit.
-    func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
-        do {
-            return try await committer.submit(operation, weight: operation.weight)
-        } catch {
-            throw StoreError("cannot commit", sqlite: error)
-        }
-    }
+    func commitError(_ error: any Error) -> StoreError { StoreError("cannot commit", sqlite: error) }
 
     /// One request's rows, inside the group's transaction.
     static func insert(_ request: IngestRequest, _ db: Database) throws -> [Bool] {

@@ -1,0 +1,22 @@
+/// A store whose writes go through one `GroupCommitter` (both stores): ingest is one operation of the next group.
+protocol GroupCommittingStore: Store {
+    var committer: GroupCommitter<WriteOperation, WriteResult> { get }
+    /// A failure to commit, in the store's own terms (its kind and the database's cause).
+    func commitError(_ error: any Error) -> StoreError
+}
+
+extension GroupCommittingStore {
+    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
+        guard case .ingested(let accepted) = try await grouped(.ingest(request)) else { return [] }
+        return accepted
+    }
+
+    /// Runs `operation` in the next group commit.
+    func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
+        do {
+            return try await committer.submit(operation, weight: operation.weight)
+        } catch {
+            throw commitError(error)
+        }
+    }
+}
