@@ -40,6 +40,7 @@ final class DestinationWorker: Sendable {
     private enum Finished: Sendable {
         case attempt(jobs: Int)
         case claimed([DeliveryJob], asked: Int)
+        case released
         case woken
     }
 
@@ -63,6 +64,14 @@ final class DestinationWorker: Sendable {
                 guard let destination = config.current.destination(id) else { break }
                 let concurrency = destination.concurrency
                 let perAttempt = destination.batch ?? 1
+                // Jobs held so long that their claim could lapse before an attempt ends go back unstarted: once it
+                // lapses another instance may attempt them, and two attempts at once is what the lease rules out.
+                let lapsing = ready.prefix { Self.mayLapse($0, timeout: destination.timeout, lease: config.current.storeLease) }
+                if !lapsing.isEmpty {
+                    ready.removeFirst(lapsing.count)
+                    let claims = lapsing.map(\.claim)
+                    group.addTask { await self.release(claims); return .released }
+                }
                 while inFlight < concurrency && !ready.isEmpty {
                     let jobs = Array(ready.prefix(perAttempt))
                     ready.removeFirst(jobs.count)
@@ -96,29 +105,45 @@ final class DestinationWorker: Sendable {
                     claiming = false
                     ready.append(contentsOf: jobs)
                     if jobs.count == asked { moreDue = true }
+                case .released:
+                    moreDue = true
                 case .woken:
                     waiting = false
                     moreDue = true
                 case nil: break
                 }
             }
-            // Claimed jobs that never started go back to pending now, not at the next start.
-            let unstarted = ready.map(\.id)
-            if !unstarted.isEmpty {
-                do {
-                    try await store.release(jobIDs: unstarted, nowMilliseconds: Timestamp.nowMilliseconds())
-                } catch {
-                    logger.error("releasing claimed jobs failed; they are sent after the next start", metadata: ["error": .string("\(error)")])
-                }
-            }
+            // Claimed jobs that never started go back to pending now (for this or another instance), not when their
+            // claim lapses.
+            await release(ready.map(\.claim))
             doorbell.ring()  // ends a waiter
             await group.waitForAll()
         }
     }
 
+    /// Whether `job`'s claim could lapse before an attempt started now ends (its timeout, and a quarter of the lease
+    /// for recording the outcome).
+    static func mayLapse(_ job: DeliveryJob, timeout: Duration, lease: Duration, nowMilliseconds: Int64 = Timestamp.nowMilliseconds()) -> Bool {
+        nowMilliseconds + timeout.milliseconds + lease.milliseconds / 4 > job.leaseUntilMilliseconds
+    }
+
+    private func release(_ claims: [JobClaim]) async {
+        guard !claims.isEmpty else { return }
+        do {
+            try await store.release(claims, nowMilliseconds: Timestamp.nowMilliseconds())
+        } catch {
+            logger.error("releasing claimed jobs failed; they are sent when their claim lapses", metadata: ["error": .string(error.message)])
+        }
+    }
+
     private func claim(limit: Int) async -> Finished {
         do {
-            return .claimed(try await store.claimDue(destination: id, nowMilliseconds: Timestamp.nowMilliseconds(), limit: limit), asked: limit)
+            // Held for the attempt's timeout plus `store.lease`: long enough to finish and record it, short enough
+            // that another instance takes over soon after this one dies.
+            let leaseMilliseconds = (config.current.destination(id)?.timeout ?? DestinationConfig.defaultTimeout).milliseconds
+                + config.current.storeLease.milliseconds
+            let jobs = try await store.claimDue(destination: id, nowMilliseconds: Timestamp.nowMilliseconds(), limit: limit, leaseMilliseconds: leaseMilliseconds)
+            return .claimed(jobs, asked: limit)
         } catch {
             logger.error("claiming jobs failed", metadata: ["error": .string(error.message)])
             return .claimed([], asked: limit)
@@ -161,7 +186,7 @@ final class DestinationWorker: Sendable {
             // Removed by a reload while in flight: leave them pending for when it comes back.
             let later = Timestamp.nowMilliseconds() + 60_000
             for job in jobs {
-                finish(job, JobOutcome(jobID: job.id, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: later, error: "destination not configured"))
+                finish(job, JobOutcome(claim: job.claim, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: later, error: "destination not configured"))
             }
             return
         }
@@ -183,7 +208,7 @@ final class DestinationWorker: Sendable {
                 result = Forwarder.Result(error: .requestNotBuilt("invalid URL"))  // the config loader rejects these; a reload cannot bring one
             }
         } catch {
-            for job in jobs { finish(job, JobOutcome(jobID: job.id, state: .dead, attempts: job.attempts + 1, error: error.description)) }
+            for job in jobs { finish(job, JobOutcome(claim: job.claim, state: .dead, attempts: job.attempts + 1, error: error.description)) }
             return
         }
         metrics.record(requestDuration: ContinuousClock.now - started)
@@ -219,13 +244,13 @@ final class DestinationWorker: Sendable {
     static func outcome(
         for job: DeliveryJob, attempts: Int, result: Forwarder.Result, policy: RetryPolicy, nowMilliseconds: Int64 = Timestamp.nowMilliseconds()
     ) -> JobOutcome {
-        if result.succeeded { return JobOutcome(jobID: job.id, state: .delivered, attempts: attempts, status: result.status) }
+        if result.succeeded { return JobOutcome(claim: job.claim, state: .delivered, attempts: attempts, status: result.status) }
         if let delay = policy.delay(afterAttempts: attempts, retryAfter: result.retryAfter) {
             return JobOutcome(
-                jobID: job.id, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: nowMilliseconds + delay.milliseconds,
+                claim: job.claim, state: .pending, attempts: attempts, nextAttemptAtMilliseconds: nowMilliseconds + delay.milliseconds,
                 status: result.status, error: result.error?.description, response: result.responseSnippet)
         }
-        return JobOutcome(jobID: job.id, state: .dead, attempts: attempts, status: result.status, error: result.error?.description, response: result.responseSnippet)
+        return JobOutcome(claim: job.claim, state: .dead, attempts: attempts, status: result.status, error: result.error?.description, response: result.responseSnippet)
     }
 }
 

@@ -15,6 +15,8 @@ public final class Dispatcher: Service, Sendable {
     /// How long attempts under way may run on after a graceful shutdown begins; the rest stays pending on disk.
     let shutdownGrace: Duration
     let outcomes: OutcomeRecorder
+    /// Taken before each housekeeping pass, so one instance of several does it.
+    let turn: HousekeepingTurn
     /// The workers running now, by destination: `wake()` is called from outside the dispatcher's task tree (ingest,
     /// replays), so the doorbells are shared here; the tasks themselves are children of `run()`.
     let workers = Mutex<[String: DestinationWorker]>([:])
@@ -22,7 +24,8 @@ public final class Dispatcher: Service, Sendable {
     let reconcileBell = Doorbell()
     private let metrics = DeliveryMetrics()
 
-    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10)) {
+    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
+        self.turn = turn ?? HousekeepingTurn(store: store)
         self.config = config
         self.store = store
         self.forwarder = Forwarder(client: client)
@@ -31,9 +34,10 @@ public final class Dispatcher: Service, Sendable {
         self.outcomes = OutcomeRecorder(store: store, logger: logger)
     }
 
-    /// Starts attempt 1 of newly stored jobs now rather than at the next poll.
-    public func wake() {
-        for worker in workers.withLock({ Array($0.values) }) { worker.doorbell.ring() }
+    /// Starts attempt 1 of newly stored jobs now rather than at the next poll: of `destination`'s, or of every one's.
+    public func wake(_ destination: String? = nil) {
+        let woken = workers.withLock { workers in destination.map { workers[$0].map { [$0] } ?? [] } ?? Array(workers.values) }
+        for worker in woken { worker.doorbell.ring() }
     }
 
     /// Workers running now (one per configured destination, plus one still finishing for a destination just removed).
@@ -42,13 +46,10 @@ public final class Dispatcher: Service, Sendable {
     /// Delivers until a graceful shutdown or cancellation. Everything runs in this task's tree: the outcome writer,
     /// housekeeping and one child per destination's worker, so they keep the caller's task executor preference and
     /// the service group sees them end.
+    ///
+    /// Nothing is requeued at start: jobs a stopped instance left in flight are claimed again once their lease
+    /// lapses, and jobs another live instance holds are left to it.
     public func run() async throws {
-        do {
-            let requeued = try await store.requeueInFlight(nowMilliseconds: Timestamp.nowMilliseconds())
-            if requeued > 0 { logger.notice("requeued jobs left in flight", metadata: ["count": .stringConvertible(requeued)]) }
-        } catch {
-            logger.error("requeueing in-flight jobs failed", metadata: ["error": .string(error.message)])
-        }
         let outcomes = self.outcomes
         await withTaskGroup(of: Void.self) { group in
             // Outside the workers' group: attempts cancelled at the end of the grace period still hand over their
@@ -57,6 +58,8 @@ public final class Dispatcher: Service, Sendable {
             await withTaskGroup(of: Void.self) { services in
                 services.addTask { await self.superviseWorkers() }
                 services.addTask { await self.housekeeping() }
+                // Other instances' new jobs and replays (PostgreSQL); nil: some may have been missed, look at all.
+                services.addTask { await self.store.watchJobs { destination in self.wake(destination) } }
             }
             outcomes.close()
         }
@@ -69,20 +72,26 @@ public final class Dispatcher: Service, Sendable {
     /// their cost stays under 5 % of a core however large the backlog.
     private func housekeeping() async {
         var lastPrune: ContinuousClock.Instant?
+        var pause = Self.statsInterval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let started = ContinuousClock.now
-            await publishStats()
-            let counting = ContinuousClock.now - started
-            if lastPrune.map({ ContinuousClock.now - $0 >= Self.pruneInterval }) ?? true {
-                lastPrune = .now
-                await prune()
+            // Held for three passes: a holder that stops renewing (stopped, dead) hands over within that.
+            if await turn.take(for: max(Self.turnHold, pause * 3)) {
+                let started = ContinuousClock.now
+                await publishStats()
+                let counting = ContinuousClock.now - started
+                if lastPrune.map({ ContinuousClock.now - $0 >= Self.pruneInterval }) ?? true {
+                    lastPrune = .now
+                    await prune()
+                }
+                pause = max(Self.statsInterval, counting * 20)
             }
-            let pause = max(Self.statsInterval, counting * 20)
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            let wait = pause
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
         }
     }
 
     static let statsInterval: Duration = .seconds(5)
+    static let turnHold: Duration = .seconds(15)
     static let pruneInterval: Duration = .seconds(30)
 
     func publishStats() async {

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import RelayCore
 import RelayStore
 
@@ -10,6 +11,7 @@ import RelayStore
 /// while relay runs.
 final class OutcomeRecorder: Sendable {
     private let queue = BatchQueue<JobOutcome>()
+    private let fencedOutcomes = Counter(label: "relay_delivery_fenced_total")
     private let store: any Store
     private let logger: Logger
 
@@ -35,8 +37,13 @@ final class OutcomeRecorder: Sendable {
         var failures = 0
         while let batch = await queue.next() {
             do {
-                try await store.complete(batch, nowMilliseconds: Timestamp.nowMilliseconds())
+                let fenced = try await store.complete(batch, nowMilliseconds: Timestamp.nowMilliseconds())
                 failures = 0
+                if fenced > 0 {
+                    // Their claim lapsed and another instance claimed them meanwhile: its outcome is the one that counts.
+                    fencedOutcomes.increment(by: fenced)
+                    logger.warning("outcomes refused: their claim had lapsed and the jobs were claimed again", metadata: ["count": .stringConvertible(fenced)])
+                }
                 if batch.contains(where: { $0.state == .pending }) { retriesScheduled() }
             } catch {
                 failures += 1

@@ -13,9 +13,18 @@ public struct DeliveryJob: Sendable {
     public var canonical: [UInt8]
     /// The provider-format body, when a passthrough destination was routed at ingest.
     public var passthrough: [UInt8]?
+    /// The claim this job is held under: its outcome counts only while the claim is the job's latest.
+    public var lease: Int64
+    /// When the claim lapses and any instance may claim the job again (milliseconds since the epoch).
+    public var leaseUntilMilliseconds: Int64
 
-    public init(id: Int64, destination: String, attempts: Int, eventID: String, sourceID: String, provider: ProviderKind, type: String, canonical: [UInt8], passthrough: [UInt8]?) {
+    public init(
+        id: Int64, destination: String, attempts: Int, eventID: String, sourceID: String, provider: ProviderKind, type: String,
+        canonical: [UInt8], passthrough: [UInt8]?, lease: Int64 = 0, leaseUntilMilliseconds: Int64 = 0
+    ) {
         self.id = id
+        self.lease = lease
+        self.leaseUntilMilliseconds = leaseUntilMilliseconds
         self.destination = destination
         self.attempts = attempts
         self.eventID = eventID
@@ -27,13 +36,35 @@ public struct DeliveryJob: Sendable {
     }
 }
 
+extension DeliveryJob {
+    /// The job and the lease it was claimed under, for its outcome or its release.
+    public var claim: JobClaim { JobClaim(jobID: id, lease: lease) }
+}
+
+/// A job as one claim holds it. A claim's lease token is new each time the job is claimed, so a write under an older
+/// claim (an instance that was presumed dead, answering late) matches nothing: the fence.
+public struct JobClaim: Sendable, Hashable {
+    public var jobID: Int64
+    public var lease: Int64
+
+    public init(jobID: Int64, lease: Int64) {
+        self.jobID = jobID
+        self.lease = lease
+    }
+
+    /// A fresh lease token: random, so instances need nothing shared to draw one (one in 2^63 repeats a token).
+    static func newLease() -> Int64 { Int64.random(in: 1...Int64.max) }
+}
+
 /// What came of one attempt.
 public struct JobOutcome: Sendable {
     public enum State: String, Sendable {
         case delivered, pending, dead
     }
 
-    public var jobID: Int64
+    /// The job and the claim it was attempted under; the outcome is recorded only while that claim holds.
+    public var claim: JobClaim
+    public var jobID: Int64 { claim.jobID }
     public var state: State
     /// Attempts made, this one included.
     public var attempts: Int
@@ -43,8 +74,8 @@ public struct JobOutcome: Sendable {
     public var error: String?
     public var response: String?
 
-    public init(jobID: Int64, state: State, attempts: Int, nextAttemptAtMilliseconds: Int64 = 0, status: Int? = nil, error: String? = nil, response: String? = nil) {
-        self.jobID = jobID
+    public init(claim: JobClaim, state: State, attempts: Int, nextAttemptAtMilliseconds: Int64 = 0, status: Int? = nil, error: String? = nil, response: String? = nil) {
+        self.claim = claim
         self.state = state
         self.attempts = attempts
         self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds

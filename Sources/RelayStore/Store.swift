@@ -17,16 +17,27 @@ public protocol Store: Service {
 
     // MARK: Delivery jobs
 
-    /// Marks up to `limit` due pending jobs of `destination` in flight and returns them with their bodies.
-    func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob]
-    /// The earliest `next_attempt_at` among `destination`'s pending jobs.
+    /// Claims up to `limit` of `destination`'s jobs that are due, or whose claim lapsed (an instance that died holding
+    /// them), and returns them with their bodies. Each claim draws a new lease token and holds the jobs until
+    /// `nowMilliseconds + leaseMilliseconds`; no other claim takes them before that.
+    func claimDue(destination: String, nowMilliseconds: Int64, limit: Int, leaseMilliseconds: Int64) async throws(StoreError) -> [DeliveryJob]
+    /// When `destination` next has a job to claim: the earliest `next_attempt_at` among its pending jobs, or the
+    /// earliest lapse among its claimed ones.
     func nextDue(destination: String) async throws(StoreError) -> Int64?
-    /// Records finished attempts, all in one transaction.
-    func complete(_ outcomes: [JobOutcome], nowMilliseconds: Int64) async throws(StoreError)
-    /// Puts claimed jobs that were never attempted back to pending, their schedule and last result unchanged.
-    func release(jobIDs: [Int64], nowMilliseconds: Int64) async throws(StoreError)
-    /// Puts jobs left in flight (by a crash or a stop) back to pending, due now; returns how many.
-    func requeueInFlight(nowMilliseconds: Int64) async throws(StoreError) -> Int
+    /// Records finished attempts, all in one transaction, each only if its claim is still the job's latest (fenced);
+    /// returns how many were refused for that.
+    @discardableResult
+    func complete(_ outcomes: [JobOutcome], nowMilliseconds: Int64) async throws(StoreError) -> Int
+    /// Puts claimed jobs that were never attempted back to pending, their schedule and last result unchanged (only
+    /// those still held under these claims).
+    func release(_ claims: [JobClaim], nowMilliseconds: Int64) async throws(StoreError)
+    /// Takes (or keeps) the turn named `name` for `holder` until `nowMilliseconds + holdMilliseconds`, when no other
+    /// holder has it now; returns whether `holder` has it. Housekeeping runs on one instance at a time through this.
+    func takeTurn(_ name: String, holder: String, nowMilliseconds: Int64, holdMilliseconds: Int64) async throws(StoreError) -> Bool
+    /// Calls `wake` with a destination's id whenever another process stores jobs for it or makes some due at once
+    /// (PostgreSQL `LISTEN`/`NOTIFY`), with nil when some may have been missed (a reconnect); returns on cancellation
+    /// or graceful shutdown. A store that cannot tell returns at once, leaving the poll to find them.
+    func watchJobs(_ wake: @escaping @Sendable (String?) -> Void) async
     /// Per-destination counts and the dedup keys held; the events stored too when `countingEvents` (a scan of every
     /// event: the metric gauges, taken every few seconds, leave it out and get 0).
     func stats(nowMilliseconds: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats
@@ -71,6 +82,12 @@ public struct IngestRequest: Sendable {
 }
 
 extension Store {
+    /// A claim held for a minute: for tools and tests (the dispatcher asks for its destination's timeout plus
+    /// `store.lease`).
+    public func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
+        try await claimDue(destination: destination, nowMilliseconds: nowMilliseconds, limit: limit, leaseMilliseconds: 60_000)
+    }
+
     /// Every count, events stored included (`relay stats`, `/admin/stats`).
     public func stats(nowMilliseconds: Int64) async throws(StoreError) -> StoreStats {
         try await stats(nowMilliseconds: nowMilliseconds, countingEvents: true)

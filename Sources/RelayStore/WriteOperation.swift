@@ -1,7 +1,7 @@
 /// A write that waits for the next group commit (each store applies a group its own way).
 enum WriteOperation: Sendable {
     case ingest(IngestRequest)
-    case claim(destination: String, nowMilliseconds: Int64, limit: Int)
+    case claim(destination: String, nowMilliseconds: Int64, limit: Int, lease: JobClaimLease)
     case complete([JobOutcome], nowMilliseconds: Int64)
 
     /// How much of a group's budget it takes.
@@ -24,5 +24,17 @@ enum WriteOperation: Sendable {
 enum WriteResult: Sendable {
     case ingested([Bool])
     case claimed([DeliveryJob])
-    case completed
+    /// How many outcomes the fence refused (their claim was no longer the job's latest).
+    case completed(fenced: Int)
+}
+
+/// The lease a claim puts on the jobs it takes: a fresh token, and when it lapses.
+struct JobClaimLease: Sendable {
+    var token: Int64
+    var untilMilliseconds: Int64
+
+    init(nowMilliseconds: Int64, leaseMilliseconds: Int64) {
+        token = JobClaim.newLease()
+        untilMilliseconds = nowMilliseconds + max(1, leaseMilliseconds)
+    }
 }

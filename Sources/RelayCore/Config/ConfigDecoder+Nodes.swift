@@ -123,16 +123,16 @@ extension ConfigDecoder {
         return failed ? nil : values
     }
 
-    /// Reads a positive duration, optionally capped.
-    mutating func duration(_ node: Node, path: String, max: Duration? = nil) -> Duration? {
+    /// Reads a positive (or, with `allowZero`, non-negative) duration, optionally capped.
+    mutating func duration(_ node: Node, path: String, max: Duration? = nil, allowZero: Bool = false) -> Duration? {
         guard let text = string(node, path: path) else { return nil }
         let line = node.mark?.line
         guard let value = DurationText.parse(text) else {
             error(path, line, "invalid duration \(Self.quoted(text)) (use a number with ms, s, m, h or d, e.g. 10s or 1.5s)")
             return nil
         }
-        guard value > .zero else {
-            error(path, line, "must be greater than 0")
+        guard value > .zero || (allowZero && value == .zero) else {
+            error(path, line, allowZero ? "must not be negative" : "must be greater than 0")
             return nil
         }
         if let max, value > max {

@@ -25,7 +25,7 @@ struct ConfigDecoder {
     static let maxDestinationTimeout: Duration = .seconds(300)
 
     private static let topLevelKeys = [
-        "listen", "admin", "store", "limits", "dedup_window", "retry", "retry_jitter",
+        "listen", "admin", "store", "limits", "dedup_window", "retry", "retry_jitter", "shutdown_delay",
         "sources", "destinations", "routes",
     ]
 
@@ -55,8 +55,9 @@ struct ConfigDecoder {
             config.listen = listenAddress(node, path: "listen") ?? config.listen
         }
         if let node = top.value("admin") { decodeAdmin(node, line: top.keyLine("admin"), into: &config) }
-        if let node = top.value("store") {
-            config.store = decodeStore(node, line: top.keyLine("store")) ?? config.store
+        if let node = top.value("store") { decodeStore(node, line: top.keyLine("store"), into: &config) }
+        if let node = top.value("shutdown_delay") {
+            config.shutdownDelay = duration(node, path: "shutdown_delay", max: RelayConfig.maximumStoreLease, allowZero: true) ?? config.shutdownDelay
         }
         if let node = top.value("limits") { decodeLimits(node, line: top.keyLine("limits"), into: &config) }
         if let node = top.value("dedup_window") {
@@ -102,8 +103,15 @@ struct ConfigDecoder {
             + "anyone who can reach it can use /admin/* (set admin.token)")
     }
 
-    private mutating func decodeStore(_ node: Node, line: Int?) -> StoreConfig? {
-        guard let store = fields(node, path: "store", line: line, allowed: ["sqlite", "postgres"]) else { return nil }
+    private mutating func decodeStore(_ node: Node, line: Int?, into config: inout RelayConfig) {
+        guard let store = fields(node, path: "store", line: line, allowed: ["sqlite", "postgres", "lease"]) else { return }
+        if let lease = store.value("lease") {
+            config.storeLease = duration(lease, path: "store.lease", max: RelayConfig.maximumStoreLease) ?? config.storeLease
+        }
+        config.store = storeKind(store) ?? config.store
+    }
+
+    private mutating func storeKind(_ store: MappingFields) -> StoreConfig? {
         switch (store.value("sqlite"), store.value("postgres")) {
         case (let sqlite?, nil):
             return nonEmptyString(sqlite, path: "store.sqlite").map { .sqlite(path: $0) }

@@ -5,7 +5,8 @@ extension RelayConfig {
         lines.append("listen: \(listen)")
         let tokenState = adminToken == nil ? "no admin token" : "/admin/* needs a bearer token"
         lines.append("admin: \(adminListen) (\(tokenState))")
-        lines.append("store: \(store)")
+        lines.append("store: \(store), lease \(DurationText.format(storeLease))"
+            + (shutdownDelay > .zero ? "; shutdown_delay \(DurationText.format(shutdownDelay))" : ""))
         lines.append("limits: max_body \(SizeText.format(maxBody)), read_timeout \(DurationText.format(readTimeout)), "
             + "body_timeout \(DurationText.format(bodyTimeout)), max_connections \(maxConnections), "
             + "max_buffered \(SizeText.format(maxBuffered)), dedup_window \(DurationText.format(dedupWindow))")

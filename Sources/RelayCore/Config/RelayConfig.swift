@@ -8,6 +8,10 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public var adminToken: String?
     /// Where events and deliveries are kept.
     public var store: StoreConfig
+    /// How long a claim holds a job beyond its destination's `timeout`: another instance may attempt it no sooner.
+    public var storeLease: Duration = Self.defaultStoreLease
+    /// How long relay goes on accepting after SIGTERM while `/readyz` answers 503, for a load balancer to notice.
+    public var shutdownDelay: Duration = .zero
     /// Largest accepted request body, in bytes.
     public var maxBody: Int
     /// How long a connection may stay silent while a request is read (the gap between bytes).
@@ -42,6 +46,10 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public static let defaultAdminListen = ListenAddress(host: "127.0.0.1", port: 8081)
     /// Default store.
     public static let defaultStore = StoreConfig.sqlite(path: "./data/relay.db")
+    /// Default `store.lease`.
+    public static let defaultStoreLease: Duration = .seconds(30)
+    /// Longest `store.lease` and `shutdown_delay` accepted.
+    public static let maximumStoreLease: Duration = .seconds(3_600)
     /// Default body limit (1 MiB).
     public static let defaultMaxBody = 1 << 20
     /// Largest allowed body limit (64 MiB).

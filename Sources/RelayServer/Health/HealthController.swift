@@ -6,12 +6,17 @@ import Synchronization
 /// `/healthz` (the process is up) and `/readyz` (config loaded, store writable).
 public struct HealthController: Sendable {
     let probe: ReadinessProbe
+    let stopping: StoppingFlag
 
-    public init(store: any Store) { probe = ReadinessProbe(store: store) }
+    public init(store: any Store, stopping: StoppingFlag = StoppingFlag()) {
+        probe = ReadinessProbe(store: store)
+        self.stopping = stopping
+    }
 
     public func addRoutes(to router: Router<some RequestContext>) {
         router.get("/healthz") { _, _ in AdminJSON.response(HealthStatus.ok) }
         router.get("/readyz") { _, _ in
+            if stopping.isStopping { return AdminJSON.response(status: .serviceUnavailable, HealthStatus.stopping) }
             let ready = await probe.isReady()
             return AdminJSON.response(status: ready ? .ok : .serviceUnavailable, ready ? HealthStatus.ready : .storeNotWritable)
         }

@@ -1,5 +1,6 @@
 import Logging
 import RelayCore
+import RelayDispatch
 import RelayStore
 import ServiceLifecycle
 
@@ -9,9 +10,12 @@ public struct MaintenanceService: Service {
     let logger: Logger
     let interval: Duration
     let batch: Int
+    /// Only the instance holding the housekeeping turn expires keys (several may share a PostgreSQL store).
+    let turn: HousekeepingTurn
 
-    public init(store: any Store, logger: Logger, interval: Duration = .seconds(60), batch: Int = 10_000) {
+    public init(store: any Store, logger: Logger, interval: Duration = .seconds(60), batch: Int = 10_000, turn: HousekeepingTurn? = nil) {
         self.store = store
+        self.turn = turn ?? HousekeepingTurn(store: store)
         self.logger = logger
         self.interval = interval
         self.batch = batch
@@ -26,6 +30,8 @@ public struct MaintenanceService: Service {
 
     /// One pass: keeps deleting full batches until fewer than `batch` keys were due.
     public func runOnce() async {
+        // The dispatcher renews the same turn every few seconds; this only must not take it for long.
+        guard await turn.take(for: .seconds(15)) else { return }
         do {
             var removed = 0
             while true {

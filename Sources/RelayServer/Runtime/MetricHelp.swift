@@ -6,6 +6,8 @@ public enum MetricHelp {
         "relay_redeliveries_total": "Events the provider marked as redelivered, by source.",
         "relay_ack_seconds": "Time from request start to the 200 answer, after the events were stored, by source.",
         "relay_delivery_attempts_total": "Finished delivery attempts, by destination and outcome.",
+        "relay_delivery_fenced_total": "Attempt outcomes not recorded because the job's claim had lapsed and another claim took it.",
+        "relay_housekeeping_turn": "1 on the instance doing housekeeping now (dedup expiry, pruning, the job gauges), else 0.",
         "relay_delivery_seconds": "Duration of one delivery request to a destination.",
         "relay_jobs": "Delivery jobs by destination and state (pending, in_flight, dead, delivered).",
         "relay_oldest_pending_seconds": "Age of the oldest pending delivery job, by destination.",

@@ -17,7 +17,7 @@ public struct RelayApplication: Sendable {
     public let store: any Store
     public let dispatcher: Dispatcher
     public let client: HTTPClient
-    /// Start order: store, housekeeping, reload, HTTP client, dispatcher, admin, ingest.
+    /// Start order: store, housekeeping, reload, HTTP client, dispatcher, admin, ingest, drain.
     public let services: [any Service]
 
     /// Where a listener got bound (its port is known only then when the config asks for port 0).
@@ -32,23 +32,26 @@ public struct RelayApplication: Sendable {
         let store = try OpenedStore(initial.store, logger: logger).store
         let config = LiveConfig(initial)
         let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
-        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace)
+        let turn = HousekeepingTurn(store: store)
+        let stopping = StoppingFlag()
+        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace, turn: turn)
         let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
         let ingest = Application(
-            router: Routers.ingest(config: config, store: store, onJobsCreated: { dispatcher.wake() }),
+            router: Routers.ingest(config: config, store: store, stopping: stopping, onJobsCreated: { dispatcher.wake() }),
             server: ListenerSettings.ingestServer(initial, live: config),
             configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
             onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         let admin = Application(
-            router: Routers.admin(config: config, store: store, registry: registry, onReplay: { dispatcher.wake() }),
+            router: Routers.admin(config: config, store: store, registry: registry, stopping: stopping, onReplay: { dispatcher.wake() }),
             server: ListenerSettings.adminServer(),
             configuration: ListenerSettings.adminConfiguration(initial),
             onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        var services: [any Service] = [store, MaintenanceService(store: store, logger: logger)]
+        var services: [any Service] = [store, MaintenanceService(store: store, logger: logger, turn: turn)]
         if let configPath { services.append(ConfigReloader(path: configPath, config: config, logger: logger)) }
-        services += [HTTPClientService(client: client), dispatcher, admin, ingest]
+        // Last, so a graceful shutdown reaches it first: /readyz turns 503 while the listeners still accept.
+        services += [HTTPClientService(client: client), dispatcher, admin, ingest, DrainService(flag: stopping, delay: initial.shutdownDelay)]
         return RelayApplication(config: config, store: store, dispatcher: dispatcher, client: client, services: services)
     }
 

@@ -7,21 +7,22 @@ import RelayStore
 /// The two HTTP surfaces: ingest (public) and admin (loopback, token).
 public enum Routers {
     /// `POST /webhooks/<id>`, `/healthz`, `/readyz`.
-    public static func ingest(config: LiveConfig, store: any Store, budget: BodyBudget = BodyBudget(),
+    public static func ingest(config: LiveConfig, store: any Store, budget: BodyBudget = BodyBudget(), stopping: StoppingFlag = StoppingFlag(),
                               onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.add(middleware: WebhookMethodMiddleware())  // before the routes: they take the middleware present when added
         IngestController(intake: Intake(config: config, store: store, onJobsCreated: onJobsCreated), budget: budget).addRoutes(to: router)
-        HealthController(store: store).addRoutes(to: router)
+        HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router
     }
 
     /// `/metrics`, `/healthz`, `/readyz`, and `/admin/*` behind the token.
-    public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry, onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
+    public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry, stopping: StoppingFlag = StoppingFlag(),
+                             onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         AdminController(config: config, store: store, onReplay: onReplay).addRoutes(to: router)
         MetricsController(registry: registry).addRoutes(to: router)
-        HealthController(store: store).addRoutes(to: router)
+        HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router
     }
 }

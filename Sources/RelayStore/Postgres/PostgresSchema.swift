@@ -67,6 +67,15 @@ enum PostgresSchema {
             "CREATE INDEX jobs_delivered ON jobs (updated_at, destination) WHERE state = 'delivered'",
             "CREATE INDEX jobs_dead ON jobs (updated_at, destination) WHERE state = 'dead'",
         ]),
+        // A claim puts a lease on its jobs (a token and when it lapses): an outcome is recorded only under the job's
+        // latest token, and a lapsed claim may be taken by any instance. `turns` holds who does housekeeping now.
+        Migration(version: "v2-leases", sql: [
+            "ALTER TABLE jobs ADD COLUMN lease BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0",
+            "DROP INDEX jobs_in_flight",
+            "CREATE INDEX jobs_in_flight ON jobs (destination, lease_until) WHERE state = 'in_flight'",
+            "CREATE TABLE turns (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -3,24 +3,33 @@ import PostgresNIO
 import RelayCore
 
 extension PostgresStore {
-    public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
-        guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit)) else { return [] }
+    public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int, leaseMilliseconds: Int64) async throws(StoreError) -> [DeliveryJob] {
+        let lease = JobClaimLease(nowMilliseconds: now, leaseMilliseconds: leaseMilliseconds)
+        guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit, lease: lease)) else { return [] }
         return jobs
     }
 
-    /// Due pending jobs of `destination` with their bodies, marked in flight, in one statement. `SKIP LOCKED`: a job
-    /// another instance is claiming at this moment is left to it, not waited for.
-    static func claim(destination: String, now: Int64, limit: Int, _ connection: PostgresConnection, _ logger: Logger) async throws -> [DeliveryJob] {
+    /// Jobs of `destination` whose claim lapsed, then due pending ones, with their bodies, put under `lease` in one
+    /// statement. `SKIP LOCKED`: a job another instance is claiming at this moment is left to it, not waited for.
+    static func claim(destination: String, now: Int64, limit: Int, lease: JobClaimLease, _ connection: PostgresConnection, _ logger: Logger) async throws -> [DeliveryJob] {
         let rows = try await connection.query("""
-            WITH claimed AS (
-                UPDATE jobs SET state = 'in_flight', updated_at = \(now)
-                WHERE id IN (SELECT id FROM jobs
-                             WHERE destination = \(destination) AND state = 'pending' AND next_attempt_at <= \(now)
-                             ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                RETURNING id, attempts, event_row, next_attempt_at)
+            WITH lapsed AS (
+                SELECT id, 0 AS rank, lease_until AS at FROM jobs
+                WHERE destination = \(destination) AND state = 'in_flight' AND lease_until <= \(now)
+                ORDER BY lease_until, id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+            due AS (
+                SELECT id, 1 AS rank, next_attempt_at AS at FROM jobs
+                WHERE destination = \(destination) AND state = 'pending' AND next_attempt_at <= \(now)
+                ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+            picked AS (
+                SELECT id, rank, at FROM (SELECT * FROM lapsed UNION ALL SELECT * FROM due) p ORDER BY rank, at, id LIMIT \(limit)),
+            claimed AS (
+                UPDATE jobs j SET state = 'in_flight', lease = \(lease.token), lease_until = \(lease.untilMilliseconds), updated_at = \(now)
+                FROM picked WHERE j.id = picked.id
+                RETURNING j.id, j.attempts, j.event_row, picked.rank, picked.at)
             SELECT c.id, c.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough
             FROM claimed c JOIN events e ON e.id = c.event_row
-            ORDER BY c.next_attempt_at, c.id
+            ORDER BY c.rank, c.at, c.id
             """, logger: logger)
         var jobs: [DeliveryJob] = []
         for try await (id, attempts, eventID, sourceID, provider, type, canonical, passthrough)
@@ -28,7 +37,7 @@ extension PostgresStore {
             jobs.append(DeliveryJob(
                 id: id, destination: destination, attempts: attempts, eventID: eventID, sourceID: sourceID,
                 provider: ProviderKind(rawValue: provider), type: type, canonical: Array(canonical.readableBytesView),
-                passthrough: passthrough.map { Array($0.readableBytesView) }))
+                passthrough: passthrough.map { Array($0.readableBytesView) }, lease: lease.token, leaseUntilMilliseconds: lease.untilMilliseconds))
         }
         return jobs
     }
@@ -37,54 +46,73 @@ extension PostgresStore {
         try await withClient { client, logger in
             var due: Int64?
             for try await next in try await client.query("""
-                SELECT MIN(next_attempt_at) FROM jobs WHERE destination = \(destination) AND state = 'pending'
+                SELECT LEAST((SELECT MIN(next_attempt_at) FROM jobs WHERE destination = \(destination) AND state = 'pending'),
+                             (SELECT MIN(lease_until) FROM jobs WHERE destination = \(destination) AND state = 'in_flight'))
                 """, logger: logger).decode(Int64?.self) { due = next }
             return due
         }
     }
 
-    public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) {
-        guard !outcomes.isEmpty else { return }
-        _ = try await grouped(.complete(outcomes, nowMilliseconds: now))
+    @discardableResult
+    public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        guard case .completed(let fenced) = try await grouped(.complete(outcomes, nowMilliseconds: now)) else { return 0 }
+        return fenced
     }
 
     /// Every outcome in one statement, its columns as arrays. Arrays cannot hold NULL here, so each nullable column
-    /// travels with a flag saying whether it has a value. Only jobs still in flight change, as on SQLite.
-    static func complete(_ outcomes: [JobOutcome], now: Int64, _ connection: PostgresConnection, _ logger: Logger) async throws {
+    /// travels with a flag saying whether it has a value. Only jobs still in flight under the outcome's claim change
+    /// (the fence); returns how many outcomes it refused.
+    static func complete(_ outcomes: [JobOutcome], now: Int64, _ connection: PostgresConnection, _ logger: Logger) async throws -> Int {
         // One UPDATE changes a row once, with whichever matching array entry it meets first: so a job gets one
         // outcome per batch, the first given (the dispatcher gives one per attempt; this only keeps it defined).
         var seen = Set<Int64>()
         let outcomes = outcomes.filter { seen.insert($0.jobID).inserted }
-        try await connection.query("""
-            UPDATE jobs j SET state = u.state, attempts = u.attempts, next_attempt_at = u.next_attempt_at,
-                last_status = CASE WHEN u.has_status THEN u.status END,
-                last_error = CASE WHEN u.has_error THEN u.error END,
-                last_response = CASE WHEN u.has_response THEN u.response END,
-                updated_at = \(now)
-            FROM unnest(\(outcomes.map(\.jobID))::int8[], \(outcomes.map(\.state.rawValue))::text[],
-                        \(outcomes.map { Int64($0.attempts) })::int8[], \(outcomes.map(\.nextAttemptAtMilliseconds))::int8[],
-                        \(outcomes.map { $0.status != nil })::bool[], \(outcomes.map { Int64($0.status ?? 0) })::int8[],
-                        \(outcomes.map { $0.error != nil })::bool[], \(outcomes.map { $0.error ?? "" })::text[],
-                        \(outcomes.map { $0.response != nil })::bool[], \(outcomes.map { $0.response ?? "" })::text[])
-                 AS u (id, state, attempts, next_attempt_at, has_status, status, has_error, error, has_response, response)
-            WHERE j.id = u.id AND j.state = 'in_flight'
+        let rows = try await connection.query("""
+            WITH done AS (
+                UPDATE jobs j SET state = u.state, attempts = u.attempts, next_attempt_at = u.next_attempt_at,
+                    last_status = CASE WHEN u.has_status THEN u.status END,
+                    last_error = CASE WHEN u.has_error THEN u.error END,
+                    last_response = CASE WHEN u.has_response THEN u.response END,
+                    updated_at = \(now)
+                FROM unnest(\(outcomes.map(\.jobID))::int8[], \(outcomes.map(\.claim.lease))::int8[], \(outcomes.map(\.state.rawValue))::text[],
+                            \(outcomes.map { Int64($0.attempts) })::int8[], \(outcomes.map(\.nextAttemptAtMilliseconds))::int8[],
+                            \(outcomes.map { $0.status != nil })::bool[], \(outcomes.map { Int64($0.status ?? 0) })::int8[],
+                            \(outcomes.map { $0.error != nil })::bool[], \(outcomes.map { $0.error ?? "" })::text[],
+                            \(outcomes.map { $0.response != nil })::bool[], \(outcomes.map { $0.response ?? "" })::text[])
+                     AS u (id, lease, state, attempts, next_attempt_at, has_status, status, has_error, error, has_response, response)
+                WHERE j.id = u.id AND j.state = 'in_flight' AND j.lease = u.lease
+                RETURNING 1)
+            SELECT count(*) FROM done
             """, logger: logger)
+        var recorded = 0
+        for try await n in rows.decode(Int.self) { recorded += n }
+        return outcomes.count - recorded
     }
 
-    public func release(jobIDs: [Int64], nowMilliseconds now: Int64) async throws(StoreError) {
-        guard !jobIDs.isEmpty else { return }
+    public func release(_ claims: [JobClaim], nowMilliseconds now: Int64) async throws(StoreError) {
+        guard !claims.isEmpty else { return }
         _ = try await withClient { client, logger in
+            // Released jobs are due for any instance: tell them (a stopping instance hands its unstarted jobs over).
             try await client.query("""
-                UPDATE jobs SET state = 'pending', updated_at = \(now) WHERE id = ANY(\(jobIDs)::int8[]) AND state = 'in_flight'
+                WITH released AS (
+                    UPDATE jobs j SET state = 'pending', lease_until = 0, updated_at = \(now)
+                    FROM unnest(\(claims.map(\.jobID))::int8[], \(claims.map(\.lease))::int8[]) AS u (id, lease)
+                    WHERE j.id = u.id AND j.state = 'in_flight' AND j.lease = u.lease
+                    RETURNING j.destination)
+                SELECT pg_notify(\(Self.jobsChannel), destination) FROM (SELECT DISTINCT destination FROM released) d
                 """, logger: logger)
         }
     }
 
-    public func requeueInFlight(nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+    public func takeTurn(_ name: String, holder: String, nowMilliseconds now: Int64, holdMilliseconds: Int64) async throws(StoreError) -> Bool {
         try await count("""
-            WITH moved AS (
-                UPDATE jobs SET state = 'pending', next_attempt_at = \(now), updated_at = \(now) WHERE state = 'in_flight' RETURNING 1)
-            SELECT count(*) FROM moved
-            """)
+            WITH taken AS (
+                INSERT INTO turns (name, holder, until) VALUES (\(name), \(holder), \(now + holdMilliseconds))
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+                WHERE turns.holder = excluded.holder OR turns.until <= \(now)
+                RETURNING 1)
+            SELECT count(*) FROM taken
+            """) > 0
     }
 }

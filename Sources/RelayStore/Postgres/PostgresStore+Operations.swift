@@ -67,8 +67,9 @@ extension PostgresStore {
                 UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now)
                 WHERE state = 'dead' AND (\(destination)::text IS NULL OR destination = \(destination)::text)
                   AND (\(ids)::int8[] IS NULL OR id = ANY(\(ids)::int8[]))
-                RETURNING 1)
-            SELECT count(*) FROM moved
+                RETURNING destination)
+            SELECT COALESCE(sum(n), 0)::int8 FROM (
+                SELECT count(*) AS n, pg_notify(\(Self.jobsChannel), destination) FROM moved GROUP BY destination) per_destination
             """)
     }
 

@@ -25,11 +25,10 @@ extension PostgresStore {
                 case .ingest(let request):
                     results.append(.ingested(Array(accepted.prefix(request.events.count))))
                     accepted = accepted.dropFirst(request.events.count)
-                case .claim(let destination, let now, let limit):
-                    results.append(.claimed(try await Self.claim(destination: destination, now: now, limit: limit, connection, logger)))
+                case .claim(let destination, let now, let limit, let lease):
+                    results.append(.claimed(try await Self.claim(destination: destination, now: now, limit: limit, lease: lease, connection, logger)))
                 case .complete(let outcomes, let now):
-                    try await Self.complete(outcomes, now: now, connection, logger)
-                    results.append(.completed)
+                    results.append(.completed(fenced: try await Self.complete(outcomes, now: now, connection, logger)))
                 }
             }
             return results
@@ -113,10 +112,15 @@ extension PostgresStore {
             }
         }
         guard !jobRows.isEmpty else { return accepted }
+        // The new jobs' destinations are notified in the same statement: PostgreSQL delivers the notices on commit
+        // (once per destination and transaction), and every instance's dispatcher starts attempt 1 at once.
         try await connection.query("""
-            INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
-            SELECT event_row, destination, 'pending', 0, at, at, at
-            FROM unnest(\(jobRows)::int8[], \(jobDestinations)::text[], \(jobTimes)::int8[]) AS u (event_row, destination, at)
+            WITH created AS (
+                INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
+                SELECT event_row, destination, 'pending', 0, at, at, at
+                FROM unnest(\(jobRows)::int8[], \(jobDestinations)::text[], \(jobTimes)::int8[]) AS u (event_row, destination, at)
+                RETURNING destination)
+            SELECT pg_notify(\(jobsChannel), destination) FROM (SELECT DISTINCT destination FROM created) d
             """, logger: logger)
         return accepted
     }

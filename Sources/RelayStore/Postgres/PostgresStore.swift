@@ -22,7 +22,17 @@ public final class PostgresStore: GroupCommittingStore, Service {
     /// Sizes of the commit groups so far (requests, events), for the benchmark and metrics.
     public let groupStats = CommitGroupStats()
     /// Set once the schema is up to date, so callers can wait for it (the CLI, tests).
-    private let migrated = Readiness()
+    let migrated = Readiness()
+    /// Whether the database answers now; while it does not, calls fail at once (see `Availability`).
+    let availability = Availability()
+    /// The longest a group commit or a query may wait (for a connection, then for the answer) before the database
+    /// counts as unreachable. A group on a reachable database takes milliseconds; this only bounds an outage's first
+    /// requests, whose answer (503) a provider waits for.
+    static let deadline: Duration = .seconds(5)
+    /// How often an unreachable database is tried again.
+    static let probeInterval: Duration = .milliseconds(250)
+    /// The channel new jobs are announced on (`NOTIFY`), payload the destination's id.
+    static let jobsChannel = "relay_jobs"
 
     /// A store on the database `url` names (`postgres://user:password@host:5432/db?sslmode=require`). Nothing
     /// connects until `run()`.
@@ -74,7 +84,11 @@ public final class PostgresStore: GroupCommittingStore, Service {
             let stats = store.groupStats
             await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {
-                    await committer.runWriter({ operations in try await store.write(operations) }, onGroup: { stats.record($0) })
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { await store.probeWhileDown() }
+                        await committer.runWriter({ operations in try await store.guardedWrite(operations) }, onGroup: { stats.record($0) })
+                        group.cancelAll()
+                    }
                 } onCancel: {
                     committer.close()
                 }
@@ -89,12 +103,14 @@ public final class PostgresStore: GroupCommittingStore, Service {
 
     public func isWritable() async -> Bool {
         // Not before the schema is there (nor after close): a probe must not wait for a start-up.
-        guard migrated.isOpen else { return false }
+        guard migrated.isOpen, availability.outage == nil else { return false }
         do {
-            try await client.query("""
-                INSERT INTO meta (key, value) VALUES ('ready_probe', \(Timestamp.nowMilliseconds()))
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                """, logger: logger)
+            _ = try await withClient { client, logger in
+                try await client.query("""
+                    INSERT INTO meta (key, value) VALUES ('ready_probe', \(Timestamp.nowMilliseconds()))
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, logger: logger)
+            }
             return true
         } catch {
             return false
@@ -120,24 +136,68 @@ public final class PostgresStore: GroupCommittingStore, Service {
         }
     }
 
-    /// Runs `body` with the client once the schema is up to date, turning what it throws into a `StoreError`.
-    func withClient<T: Sendable>(_ body: (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
-        try await waitUntilReady()
-        do {
-            return try await body(client, logger)
-        } catch {
-            throw StoreError("cannot query the store", postgres: error)
+    /// Runs `body` with the client once the schema is up to date, within `deadline`, turning what it throws into a
+    /// `StoreError`; at once `unavailable` while the database is known to be unreachable.
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
+        try await reachable("cannot query the store") { [client, logger] in try await body(client, logger) }
+    }
+
+    /// Runs `body` in one transaction, once the schema is up to date, as `withClient` does.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+        try await reachable("cannot write") { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
         }
     }
 
-    /// Runs `body` in one transaction, once the schema is up to date.
-    func transaction<T: Sendable>(_ body: (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+    /// Runs `body` within `deadline`, after the schema is there and only while the database answers; what it throws
+    /// becomes a `StoreError` (doing `context`), and an unreachable database is noted for the probe.
+    func reachable<T: Sendable>(_ context: String, _ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
         try await waitUntilReady()
+        if let outage = availability.outage { throw StoreError(.unavailable, context, cause: outage) }
         do {
-            let logger = logger
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+            return try await withDeadline(Self.deadline, context, body)
         } catch {
-            throw StoreError("cannot write", postgres: error)
+            let failure = StoreError(context, postgres: error)
+            noteOutage(failure)
+            throw failure
+        }
+    }
+
+    /// A group commit, as `reachable` runs a query: failed at once while the database is unreachable.
+    func guardedWrite(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+        if let outage = availability.outage { throw StoreError(.unavailable, "cannot commit", cause: outage) }
+        do {
+            return try await withDeadline(Self.deadline, "cannot commit") { try await self.write(operations) }
+        } catch {
+            noteOutage(commitError(error))
+            throw error
+        }
+    }
+
+    private func noteOutage(_ error: StoreError) {
+        if availability.record(error) {
+            logger.error("PostgreSQL is unreachable; ingest answers 503 and deliveries wait until it answers", metadata: ["error": .string(error.message)])
+        }
+    }
+
+    /// While the database is unreachable, tries it every `probeInterval` and marks it up when it answers.
+    func probeWhileDown() async {
+        while !Task.isCancelled {
+            if availability.outage != nil {
+                let answered: StoreError?
+                do {
+                    _ = try await withDeadline(Self.deadline, "cannot reach PostgreSQL") { [client, logger] in
+                        try await client.query("SELECT 1", logger: logger)
+                    }
+                    answered = nil
+                } catch {
+                    answered = StoreError("cannot reach PostgreSQL", postgres: error)
+                }
+                if answered.map({ $0.kind != .unavailable }) ?? true, availability.record(nil) {
+                    logger.notice("PostgreSQL answers again; ingest and deliveries resume")
+                }
+            }
+            try? await Task.sleep(for: Self.probeInterval)
         }
     }
 }

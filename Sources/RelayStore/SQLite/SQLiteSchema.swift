@@ -58,6 +58,19 @@ enum SQLiteSchema {
                 CREATE INDEX jobs_dead ON jobs (updated_at, destination) WHERE state = 'dead';
                 """)
         }
+        migrator.registerMigration("v3-leases") { db in
+            // A claim puts a lease on its jobs (a token and when it lapses): an outcome is recorded only under the
+            // job's latest token, and a lapsed claim may be taken by any process. Jobs in flight from before leases
+            // have lease_until 0: lapsed, so they are claimed again at once, as the old start-up requeue did.
+            // `turns` holds who does housekeeping now, when several processes share the file.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+                DROP INDEX jobs_in_flight;
+                CREATE INDEX jobs_in_flight ON jobs (destination, lease_until) WHERE state = 'in_flight';
+                CREATE TABLE turns (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

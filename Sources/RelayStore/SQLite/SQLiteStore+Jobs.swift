@@ -3,19 +3,27 @@ import GRDB
 import RelayCore
 
 extension SQLiteStore {
-    public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
-        guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit)) else { return [] }
+    public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int, leaseMilliseconds: Int64) async throws(StoreError) -> [DeliveryJob] {
+        let lease = JobClaimLease(nowMilliseconds: now, leaseMilliseconds: leaseMilliseconds)
+        guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit, lease: lease)) else { return [] }
         return jobs
     }
 
-    /// Due pending jobs of `destination` with their bodies, marked in flight: one read and one update.
-    static func claim(destination: String, now: Int64, limit: Int, _ db: Database) throws -> [DeliveryJob] {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+    /// Jobs of `destination` whose claim lapsed, then due pending ones, with their bodies, put under `lease`: two
+    /// reads (each from its state's index) and one update. Lapsed claims come first: their jobs waited longest.
+    static func claim(destination: String, now: Int64, limit: Int, lease: JobClaimLease, _ db: Database) throws -> [DeliveryJob] {
+        let select = """
             SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough
             FROM jobs j JOIN events e ON e.id = j.event_row
-            WHERE j.destination = ? AND j.state = 'pending' AND j.next_attempt_at <= ?
-            ORDER BY j.next_attempt_at, j.id LIMIT ?
+            """
+        var rows = try Row.fetchAll(db.cachedStatement(sql: select + """
+             WHERE j.destination = ? AND j.state = 'in_flight' AND j.lease_until <= ? ORDER BY j.lease_until, j.id LIMIT ?
             """), arguments: [destination, now, limit])
+        if rows.count < limit {
+            rows += try Row.fetchAll(db.cachedStatement(sql: select + """
+                 WHERE j.destination = ? AND j.state = 'pending' AND j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.id LIMIT ?
+                """), arguments: [destination, now, limit - rows.count])
+        }
         guard !rows.isEmpty else { return [] }
         // Columns by position (in the SELECT's order): a lookup by name folds its case on every access.
         let jobs = rows.map { row -> DeliveryJob in
@@ -24,9 +32,12 @@ extension SQLiteStore {
             return DeliveryJob(
                 id: row[0], destination: destination, attempts: row[1], eventID: row[2],
                 sourceID: row[3], provider: ProviderKind(rawValue: row[4]),
-                type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) })
+                type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) },
+                lease: lease.token, leaseUntilMilliseconds: lease.untilMilliseconds)
         }
-        try db.execute(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id IN (\(idList(jobs.map(\.id))))", arguments: [now])
+        try db.execute(sql: """
+            UPDATE jobs SET state = 'in_flight', lease = ?, lease_until = ?, updated_at = ? WHERE id IN (\(idList(jobs.map(\.id))))
+            """, arguments: [lease.token, lease.untilMilliseconds, now])
         return jobs
     }
 
@@ -35,66 +46,90 @@ extension SQLiteStore {
 
     public func nextDue(destination: String) async throws(StoreError) -> Int64? {
         try await read { db in
-            try Int64.fetchOne(db, sql: """
+            let due = try Int64.fetchOne(db, sql: """
                 SELECT MIN(next_attempt_at) FROM jobs WHERE destination = ? AND state = 'pending'
                 """, arguments: [destination])
+            let lapse = try Int64.fetchOne(db, sql: """
+                SELECT MIN(lease_until) FROM jobs WHERE destination = ? AND state = 'in_flight'
+                """, arguments: [destination])
+            return [due, lapse].compactMap { $0 }.min()
         }
     }
 
-    public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) {
-        guard !outcomes.isEmpty else { return }
-        _ = try await grouped(.complete(outcomes, nowMilliseconds: now))
+    @discardableResult
+    public func complete(_ outcomes: [JobOutcome], nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        guard case .completed(let fenced) = try await grouped(.complete(outcomes, nowMilliseconds: now)) else { return 0 }
+        return fenced
     }
 
-    static func complete(_ outcomes: [JobOutcome], now: Int64, _ db: Database) throws {
-        // Deliveries are most outcomes and alike (same attempt count and status): one statement per kind.
+    /// Returns how many outcomes the fence refused: their job is no longer in flight under their claim.
+    static func complete(_ outcomes: [JobOutcome], now: Int64, _ db: Database) throws -> Int {
+        // Deliveries are most outcomes and alike (same attempt count, status and claim): one statement per kind.
         var delivered: [DeliveredKind: [Int64]] = [:]
         var others: [JobOutcome] = []
         for o in outcomes {
             if o.state == .delivered && o.error == nil && o.response == nil && o.nextAttemptAtMilliseconds == 0 {
-                delivered[DeliveredKind(attempts: o.attempts, status: o.status), default: []].append(o.jobID)
+                delivered[DeliveredKind(attempts: o.attempts, status: o.status, lease: o.claim.lease), default: []].append(o.jobID)
             } else {
                 others.append(o)
             }
         }
+        var recorded = 0
         for (kind, ids) in delivered {
             try db.execute(sql: """
                 UPDATE jobs SET state = 'delivered', attempts = ?, next_attempt_at = 0, last_status = ?, last_error = NULL,
                     last_response = NULL, updated_at = ?
-                WHERE id IN (\(idList(ids))) AND state = 'in_flight'
-                """, arguments: [kind.attempts, kind.status, now])
+                WHERE id IN (\(idList(ids))) AND state = 'in_flight' AND lease = ?
+                """, arguments: [kind.attempts, kind.status, now, kind.lease])
+            recorded += db.changesCount
         }
         let statement = try db.cachedStatement(sql: """
             UPDATE jobs SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
                 last_response = ?, updated_at = ?
-            WHERE id = ? AND state = 'in_flight'
+            WHERE id = ? AND state = 'in_flight' AND lease = ?
             """)
         for o in others {
             try statement.execute(arguments: [
-                o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID,
+                o.state.rawValue, o.attempts, o.nextAttemptAtMilliseconds, o.status, o.error, o.response, now, o.jobID, o.claim.lease,
             ])
+            recorded += db.changesCount
         }
+        return outcomes.count - recorded
     }
 
     private struct DeliveredKind: Hashable {
         var attempts: Int
         var status: Int?
+        var lease: Int64
     }
 
-    public func release(jobIDs: [Int64], nowMilliseconds now: Int64) async throws(StoreError) {
-        guard !jobIDs.isEmpty else { return }
+    public func release(_ claims: [JobClaim], nowMilliseconds now: Int64) async throws(StoreError) {
+        guard !claims.isEmpty else { return }
         try await write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE jobs SET state = 'pending', updated_at = ? WHERE id = ? AND state = 'in_flight'")
-            for id in jobIDs { try statement.execute(arguments: [now, id]) }
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'pending', lease_until = 0, updated_at = ? WHERE id = ? AND state = 'in_flight' AND lease = ?
+                """)
+            for claim in claims { try statement.execute(arguments: [now, claim.jobID, claim.lease]) }
         }
     }
 
-    public func requeueInFlight(nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+    public func takeTurn(_ name: String, holder: String, nowMilliseconds now: Int64, holdMilliseconds: Int64) async throws(StoreError) -> Bool {
         try await write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'pending', next_attempt_at = ?1, updated_at = ?1 WHERE state = 'in_flight'", arguments: [now])
-            return db.changesCount
+            try db.execute(sql: Self.takeTurnSQL, arguments: [name, holder, now + holdMilliseconds, now])
+            return db.changesCount > 0
         }
     }
+
+    /// Inserts the turn, or takes it over when it is the holder's own or has lapsed; otherwise changes nothing.
+    static let takeTurnSQL = """
+        INSERT INTO turns (name, holder, until) VALUES (?1, ?2, ?3)
+        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+        WHERE turns.holder = excluded.holder OR turns.until <= ?4
+        """
+
+    /// Another process on the same file says nothing when it stores jobs: the dispatcher's poll finds them.
+    public func watchJobs(_ wake: @escaping @Sendable (String?) -> Void) async {}
 
     public func stats(nowMilliseconds now: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats {
         try await read { db in
