@@ -12,14 +12,15 @@ extension DeliveryEngine {
         static let stopAfterAcks = 150
 
         static func yamlBody(receiver: String) -> String {
-            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms, 200ms, 400ms, 800ms]")
+            // Jobs the killed relay held are claimed again once their claim lapses: timeout 2s + lease 1s.
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms, 200ms, 400ms, 800ms]", destinationExtra: "format: canonical\n    timeout: 2s")
         }
 
         /// A receiver that takes 100 ms per request, so attempts are in flight when the relay dies.
         static func withSetup(_ body: (Receiver, RelayProcesses) async throws -> Void) async throws {
             _ = try RelayProcesses.executable()
             try await Receiver.with({ _ in Reply(delay: .milliseconds(100)) }) { receiver in
-                let relays = try RelayProcesses(yamlBody: Self.yamlBody(receiver: receiver.url))
+                let relays = try RelayProcesses(yamlBody: Self.yamlBody(receiver: receiver.url), lease: "1s")
                 do {
                     try await body(receiver, relays)
                     await relays.cleanUp()

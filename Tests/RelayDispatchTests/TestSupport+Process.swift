@@ -9,6 +9,8 @@ final class RelayProcesses: Sendable {
     let configPath: String
     let listenPort: Int
     let adminPort: Int
+    /// The `store:` mapping's entries (after the first, indented two spaces).
+    let storeYAML: String
     private let launched = Mutex<[Process]>([])
 
     /// `.build/debug/relay` of this repository.
@@ -23,24 +25,27 @@ final class RelayProcesses: Sendable {
         return path
     }
 
-    /// Writes routes.yaml (given everything but listeners and store) into a fresh temp dir.
-    init(yamlBody: String) throws {
+    /// Writes routes.yaml (given everything but listeners and store) into a fresh temp dir. `store` replaces the
+    /// SQLite file in the temp dir (e.g. `postgres: <url>`); `lease` sets `store.lease`.
+    init(yamlBody: String, store: String? = nil, lease: String? = nil) throws {
         directory = try TempDirectory()
         listenPort = try freePort()
         adminPort = try freePort()
         configPath = directory.file("routes.yaml")
+        storeYAML = (store ?? "sqlite: \(directory.file("data/relay.db"))") + (lease.map { "\n  lease: \($0)" } ?? "")
         try writeConfig(yamlBody)
     }
 
-    /// (Re)writes routes.yaml: these listeners and store, then `yamlBody` (or, raw, exactly `text`).
+    /// (Re)writes routes.yaml: these listeners and store, then `yamlBody` (or, raw, exactly `text`). The ports are
+    /// the first instance's; another instance gets its own from `RELAY_TEST_LISTEN_PORT` and `RELAY_TEST_ADMIN_PORT`.
     func writeConfig(_ yamlBody: String, raw text: String? = nil) throws {
         let yaml = text ?? """
-            listen: 127.0.0.1:\(listenPort)
+            listen: 127.0.0.1:${RELAY_TEST_LISTEN_PORT:-\(listenPort)}
             admin:
-              listen: 127.0.0.1:\(adminPort)
+              listen: 127.0.0.1:${RELAY_TEST_ADMIN_PORT:-\(adminPort)}
               token: ${RELAY_ADMIN_TOKEN:-}
             store:
-              sqlite: \(directory.file("data/relay.db"))
+              \(storeYAML)
 
             """ + yamlBody
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -52,7 +57,8 @@ final class RelayProcesses: Sendable {
 
     /// Starts `relay serve --config <file>` and waits until it answers /healthz.
     /// With `nofile`, it runs under that open-file limit (soft and hard, as `ulimit -n` sets them).
-    func start(logLevel: String = "notice", environment extra: [String: String] = [:], nofile: Int? = nil) async throws -> Process {
+    /// With `ports`, it listens there (a second instance on the same config) instead of on the first instance's.
+    func start(logLevel: String = "notice", environment extra: [String: String] = [:], nofile: Int? = nil, ports: Ports? = nil) async throws -> Process {
         let process = Process()
         if let nofile {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -63,6 +69,10 @@ final class RelayProcesses: Sendable {
         }
         var environment = ProcessInfo.processInfo.environment
         environment["RELAY_LOG_LEVEL"] = logLevel
+        if let ports {
+            environment["RELAY_TEST_LISTEN_PORT"] = String(ports.listen)
+            environment["RELAY_TEST_ADMIN_PORT"] = String(ports.admin)
+        }
         environment.merge(extra) { $1 }
         process.environment = environment
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
@@ -73,13 +83,25 @@ final class RelayProcesses: Sendable {
         try process.run()
         launched.withLock { $0.append(process) }
         let healthy = await eventually(timeout: .seconds(15), poll: .milliseconds(50)) {
-            await get("http://127.0.0.1:\(self.listenPort)/healthz", timeout: .milliseconds(500))?.status == 200
+            await get("http://127.0.0.1:\(ports?.listen ?? self.listenPort)/healthz", timeout: .milliseconds(500))?.status == 200
         }
         guard healthy, process.isRunning else {
             throw TestFailure("relay did not become healthy; log:\n\(logTail())")
         }
         return process
     }
+
+    /// Another instance's listeners.
+    struct Ports: Sendable {
+        var listen: Int
+        var admin: Int
+
+        static func free() throws -> Ports { Ports(listen: try freePort(), admin: try freePort()) }
+        func webhookURL(_ source: String) -> String { "http://127.0.0.1:\(listen)/webhooks/\(source)" }
+    }
+
+    /// The first instance's listeners.
+    var ports: Ports { Ports(listen: listenPort, admin: adminPort) }
 
     /// Waits for `process` to exit; nil when it is still running after `timeout`.
     func waitForExit(_ process: Process, timeout: Duration) async -> (reason: Process.TerminationReason, status: Int32)? {

@@ -3,7 +3,7 @@ import RelayStore
 import Testing
 
 extension StoreContract {
-    /// The contract every store keeps for delivery jobs: claims, outcomes, release, requeue, replay, prune, stats.
+    /// The contract every store keeps for delivery jobs: claims, leases and fencing, outcomes, release, the housekeeping turn, replay, prune, stats.
     @Suite("Store contract: jobs")
     struct StoreContractJobTests {
         @Test(arguments: StoreKind.testable)
@@ -42,16 +42,16 @@ extension StoreContract {
             try await withStore(kind) { open in
                 let store = open.store
                 _ = try await store.ingest(Sample.request("a", "b", "c", "d", "e"))
-                let id = Dictionary(uniqueKeysWithValues: try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10).map { ($0.eventID, $0.id) })
+                let id = Dictionary(uniqueKeysWithValues: try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10).map { ($0.eventID, $0.claim) })
                 try await store.complete([
-                    JobOutcome(jobID: id["a"]!, state: .delivered, attempts: 1, status: 200),
-                    JobOutcome(jobID: id["b"]!, state: .delivered, attempts: 2, status: 204),
-                    JobOutcome(jobID: id["c"]!, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 1_000, status: 503, error: "HTTP 503"),
-                    JobOutcome(jobID: id["d"]!, state: .dead, attempts: 4, status: 400, error: "HTTP 400", response: "bad"),
+                    JobOutcome(claim: id["a"]!, state: .delivered, attempts: 1, status: 200),
+                    JobOutcome(claim: id["b"]!, state: .delivered, attempts: 2, status: 204),
+                    JobOutcome(claim: id["c"]!, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 1_000, status: 503, error: "HTTP 503"),
+                    JobOutcome(claim: id["d"]!, state: .dead, attempts: 4, status: 400, error: "HTTP 400", response: "bad"),
                 ], nowMilliseconds: Sample.now + 10)
                 // A late outcome for a job released meanwhile changes nothing.
-                try await store.release(jobIDs: [id["e"]!], nowMilliseconds: Sample.now)
-                try await store.complete([JobOutcome(jobID: id["e"]!, state: .delivered, attempts: 1, status: 200)], nowMilliseconds: Sample.now)
+                try await store.release([id["e"]!], nowMilliseconds: Sample.now)
+                try await store.complete([JobOutcome(claim: id["e"]!, state: .delivered, attempts: 1, status: 200)], nowMilliseconds: Sample.now)
 
                 let crm = try #require(try await store.stats(nowMilliseconds: Sample.now).destinations.first { $0.destination == "crm" })
                 #expect(crm.delivered == 2 && crm.pending == 2 && crm.dead == 1 && crm.inFlight == 0)
@@ -69,17 +69,66 @@ extension StoreContract {
         }
 
         @Test(arguments: StoreKind.testable)
-        func requeueAndReleaseReturnJobsInFlight(kind: StoreKind) async throws {
+        func releaseReturnsOnlyJobsStillHeldUnderTheirClaim(kind: StoreKind) async throws {
             try await withStore(kind) { open in
                 let store = open.store
                 _ = try await store.ingest(Sample.request("a", "b"))
                 let jobs = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10)
-                try await store.release(jobIDs: [jobs[0].id], nowMilliseconds: Sample.now + 5)
-                #expect(try await store.requeueInFlight(nowMilliseconds: Sample.now + 50) == 1)
-                #expect(try await store.requeueInFlight(nowMilliseconds: Sample.now + 50) == 0)
-                // The released job kept its schedule; the requeued one is due at the requeue.
+                // A release under a claim the job no longer has (a made-up token) changes nothing.
+                try await store.release([JobClaim(jobID: jobs[0].id, lease: jobs[0].lease &+ 1)], nowMilliseconds: Sample.now + 5)
+                #expect(try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now + 50, limit: 10).isEmpty)
+                try await store.release([jobs[0].claim], nowMilliseconds: Sample.now + 5)
+                // The released job kept its schedule; the other stays held (nothing requeues it) until its claim lapses.
                 #expect(try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10).map(\.eventID) == ["a"])
-                #expect(try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now + 50, limit: 10).map(\.eventID) == ["b"])
+                #expect(try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now + 59_999, limit: 10).isEmpty)
+            }
+        }
+
+        @Test(arguments: StoreKind.testable)
+        func aLapsedClaimIsClaimedAgainAndItsLateOutcomeIsFenced(kind: StoreKind) async throws {
+            try await withStore(kind) { open in
+                let store = open.store
+                _ = try await store.ingest(Sample.request("a", "b"))
+                let first = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10, leaseMilliseconds: 1_000)
+                #expect(first.map(\.eventID) == ["a", "b"] && first.allSatisfy { $0.leaseUntilMilliseconds == Sample.now + 1_000 })
+                // Held until the lease lapses, which is when the destination next has work.
+                #expect(try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now + 999, limit: 10).isEmpty)
+                #expect(try await store.nextDue(destination: "crm") == Sample.now + 1_000)
+                let second = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now + 1_000, limit: 10, leaseMilliseconds: 1_000)
+                #expect(second.map(\.id) == first.map(\.id) && second.allSatisfy { $0.attempts == 0 })
+                #expect(Set(second.map(\.lease)).isDisjoint(with: first.map(\.lease)))
+                // The first claim's late answers are refused; the second claim's are recorded.
+                let late = first.map { JobOutcome(claim: $0.claim, state: .dead, attempts: 1, status: 400) }
+                #expect(try await store.complete(late, nowMilliseconds: Sample.now + 1_100) == 2)
+                try await store.release(first.map(\.claim), nowMilliseconds: Sample.now + 1_100)
+                #expect(try await store.stats(nowMilliseconds: Sample.now).destinations.first { $0.destination == "crm" }?.inFlight == 2)
+                let current = [
+                    JobOutcome(claim: second[0].claim, state: .delivered, attempts: 1, status: 200),
+                    JobOutcome(claim: second[1].claim, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 5_000, status: 503),
+                ]
+                #expect(try await store.complete(current, nowMilliseconds: Sample.now + 1_200) == 0)
+                let crm = try #require(try await store.stats(nowMilliseconds: Sample.now).destinations.first { $0.destination == "crm" })
+                #expect(crm.delivered == 1 && crm.pending == 1 && crm.inFlight == 0 && crm.dead == 0)
+                #expect(try await store.nextDue(destination: "crm") == Sample.now + 5_000)
+            }
+        }
+
+        @Test(arguments: StoreKind.testable)
+        func theHousekeepingTurnHasOneHolderUntilItLapses(kind: StoreKind) async throws {
+            try await withStore(kind) { open async throws in
+                let store = open.store
+                func turn(_ holder: String, at offset: Int64, name: String = "housekeeping") async throws -> Bool {
+                    try await store.takeTurn(name, holder: holder, nowMilliseconds: Sample.now + offset, holdMilliseconds: 1_000)
+                }
+                #expect(try await turn("x", at: 0) == true)
+                #expect(try await turn("y", at: 10) == false)
+                // Another name is another turn.
+                #expect(try await turn("y", at: 10, name: "other") == true)
+                // The holder renews; the other waits until the renewed hold lapses.
+                #expect(try await turn("x", at: 500) == true)
+                #expect(try await turn("y", at: 1_499) == false)
+                #expect(try await turn("y", at: 1_500) == true)
+                #expect(try await turn("x", at: 1_600) == false)
             }
         }
 
@@ -90,7 +139,7 @@ extension StoreContract {
                 _ = try await store.ingest(Sample.request("a", "b", "c"))
                 for destination in ["crm", "bot"] {
                     let jobs = try await store.claimDue(destination: destination, nowMilliseconds: Sample.now, limit: 10)
-                    try await store.complete(jobs.map { JobOutcome(jobID: $0.id, state: .dead, attempts: 3, status: 500) }, nowMilliseconds: Sample.now)
+                    try await store.complete(jobs.map { JobOutcome(claim: $0.claim, state: .dead, attempts: 3, status: 500) }, nowMilliseconds: Sample.now)
                 }
                 let letters = try await store.deadLetters(destination: "crm", limit: 10)
                 #expect(letters.map(\.eventID) == ["a", "b", "c"])
@@ -114,7 +163,7 @@ extension StoreContract {
                 _ = try await store.ingest(Sample.request(["pending"].map { Sample.event($0) }, destinations: ["crm"]))
                 _ = try await store.ingest(Sample.request([Sample.event("unrouted")], destinations: []))
                 let jobs = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 2)
-                try await store.complete(jobs.map { JobOutcome(jobID: $0.id, state: .delivered, attempts: 1, status: 200) }, nowMilliseconds: Sample.now)
+                try await store.complete(jobs.map { JobOutcome(claim: $0.claim, state: .delivered, attempts: 1, status: 200) }, nowMilliseconds: Sample.now)
                 #expect(try await store.prune(finishedBeforeMilliseconds: Sample.now, limit: 100) == 0)
                 // Two jobs, their two events, and the event no route matched; the pending job and its event stay.
                 #expect(try await store.prune(finishedBeforeMilliseconds: Sample.now + 1, limit: 100) == 5)

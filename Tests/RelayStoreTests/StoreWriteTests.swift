@@ -13,18 +13,18 @@ struct StoreWriteTests {
         try await SQLiteStore(path: dir.databasePath).serving { store async throws in
             _ = try await store.ingest(Sample.request("a", "b", "c", "d", "e", "f"))
             let claimed = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 10)
-            let id = Dictionary(uniqueKeysWithValues: claimed.map { ($0.eventID, $0.id) })
+            let id = Dictionary(uniqueKeysWithValues: claimed.map { ($0.eventID, $0.claim) })
             #expect(id.count == 6)
             try await store.complete([
-                JobOutcome(jobID: id["a"]!, state: .delivered, attempts: 1, status: 200),
-                JobOutcome(jobID: id["b"]!, state: .delivered, attempts: 1, status: 200),
-                JobOutcome(jobID: id["c"]!, state: .delivered, attempts: 3, status: 204),
-                JobOutcome(jobID: id["d"]!, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 1_000, status: 503, error: "HTTP 503"),
-                JobOutcome(jobID: id["e"]!, state: .dead, attempts: 4, status: 400, error: "HTTP 400", response: "bad"),
+                JobOutcome(claim: id["a"]!, state: .delivered, attempts: 1, status: 200),
+                JobOutcome(claim: id["b"]!, state: .delivered, attempts: 1, status: 200),
+                JobOutcome(claim: id["c"]!, state: .delivered, attempts: 3, status: 204),
+                JobOutcome(claim: id["d"]!, state: .pending, attempts: 1, nextAttemptAtMilliseconds: Sample.now + 1_000, status: 503, error: "HTTP 503"),
+                JobOutcome(claim: id["e"]!, state: .dead, attempts: 4, status: 400, error: "HTTP 400", response: "bad"),
             ], nowMilliseconds: Sample.now)
             // A delivery of a job no longer in flight (released meanwhile) changes nothing.
-            try await store.release(jobIDs: [id["f"]!], nowMilliseconds: Sample.now)
-            try await store.complete([JobOutcome(jobID: id["f"]!, state: .delivered, attempts: 1, status: 200)], nowMilliseconds: Sample.now)
+            try await store.release([id["f"]!], nowMilliseconds: Sample.now)
+            try await store.complete([JobOutcome(claim: id["f"]!, state: .delivered, attempts: 1, status: 200)], nowMilliseconds: Sample.now)
 
             let crm = try #require(try await store.stats(nowMilliseconds: Sample.now).destinations.first { $0.destination == "crm" })
             #expect(crm.delivered == 3 && crm.pending == 2 && crm.dead == 1 && crm.inFlight == 0)
