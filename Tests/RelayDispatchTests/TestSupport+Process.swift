@@ -137,6 +137,7 @@ final class LINETraffic: Sendable {
         var next = 0
         var sent = 0
         var acked: [String] = []
+        var replies: [TrafficReply] = []
         var stopped = false
     }
 
@@ -146,17 +147,27 @@ final class LINETraffic: Sendable {
     init(count: Int) { ids = (0..<count).map { _ in LINE.eventID() } }
 
     var acked: [String] { state.withLock { $0.acked } }
+    /// Every request's answer, in the order they came back.
+    var replies: [TrafficReply] { state.withLock { $0.replies } }
     var sent: Int { state.withLock { $0.sent } }
     func stop() { state.withLock { $0.stopped = true } }
 
-    /// Sends until all ids are sent or `stop()`; `afterAck` sees the number acked so far after each 200.
+    /// Sends until all ids are sent or `stop()`; `afterAck` sees the number acked so far after each 200. With several
+    /// `urls` (instances), event i goes to `urls[i % count]`.
     func run(url: String, secret: String, senders: Int, afterAck: @escaping @Sendable (Int) -> Void) async {
+        await run(urls: [url], secret: secret, senders: senders, afterAck: afterAck)
+    }
+
+    func run(urls: [String], secret: String, senders: Int, pause: Duration = .zero, afterAck: @escaping @Sendable (Int) -> Void = { _ in }) async {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<senders {
                 group.addTask {
                     while let index = self.take() {
                         let body = LINE.body([LINE.deliveryEvent(id: self.ids[index])])
-                        let reply = try? await post(url, body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: secret))], timeout: .seconds(2))
+                        let url = urls[index % urls.count]
+                        let reply = try? await post(url, body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: secret))], timeout: .seconds(8))
+                        self.state.withLock { $0.replies.append(TrafficReply(at: .now, url: url, status: reply?.status, id: self.ids[index])) }
+                        if pause > .zero { try? await Task.sleep(for: pause) }
                         guard reply?.status == 200 else { continue }
                         let acked = self.state.withLock { s in
                             s.acked.append(self.ids[index])
@@ -177,6 +188,14 @@ final class LINETraffic: Sendable {
             return s.next
         }
     }
+}
+
+/// One traffic request's answer: its status, or nil for none (refused, reset, timed out).
+struct TrafficReply: Sendable {
+    var at: ContinuousClock.Instant
+    var url: String
+    var status: Int?
+    var id: String
 }
 
 /// What a finished `relay` command printed, and how it ended.

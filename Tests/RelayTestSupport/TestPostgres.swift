@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real PostgreSQL server for the tests of this process: `initdb` and `pg_ctl start` in a temporary folder on a
 /// free 127.0.0.1 port, started by the first test that asks and stopped when the process exits. Each test gets its
@@ -14,7 +15,11 @@ public actor TestPostgres {
         var binaries: PostgresBinaries
         var directory: String
         var port: Int
+        var options: String
     }
+
+    /// A server of its own (for a test that stops and starts it: an outage); stopped at exit like the shared one.
+    public init() {}
 
     private var starting: Task<Server, any Error>?
     private var databases = 0
@@ -53,7 +58,7 @@ public actor TestPostgres {
                 + " -c fsync=on -c synchronous_commit=on -c max_connections=400"
             do {
                 try await run(binaries, "pg_ctl", ["start", "-w", "-t", "60", "-D", data, "-l", "\(directory)/server.log", "-o", options])
-                let server = Server(binaries: binaries, directory: directory, port: port)
+                let server = Server(binaries: binaries, directory: directory, port: port, options: options)
                 ServerAtExit.register(server)
                 try ServerAtExit.watch(server)
                 return server
@@ -62,6 +67,20 @@ public actor TestPostgres {
             }
         }
         throw lastError ?? TestPostgresError("cannot start PostgreSQL")
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: connections are cut, as when the database host fails).
+    public func stop() async throws {
+        let server = try await server()
+        try await Self.run(server.binaries, "pg_ctl", ["stop", "-m", "immediate", "-w", "-D", "\(server.directory)/data"])
+    }
+
+    /// Starts the server again after `stop()`, on the same port and data.
+    public func restart() async throws {
+        let server = try await server()
+        try await Self.run(server.binaries, "pg_ctl", [
+            "start", "-w", "-t", "60", "-D", "\(server.directory)/data", "-l", "\(server.directory)/server.log", "-o", server.options,
+        ])
     }
 
     /// A port nothing listens on now: the kernel picks one for a socket bound to port 0.
@@ -124,8 +143,12 @@ public struct TestPostgresError: Error, CustomStringConvertible {
 
 /// Stops the server when the test process exits (normally or by `exit()`), so none is left running.
 enum ServerAtExit {
-    nonisolated(unsafe) static var command: [String] = []
-    nonisolated(unsafe) static var directory = ""
+    struct Registered: Sendable {
+        var command: [String]
+        var directory: String
+    }
+
+    static let servers = Mutex<(list: [Registered], handlerInstalled: Bool)>(([], false))
 
     /// A test process killed (a timeout, `kill -9`) runs no exit handler: a small shell that outlives it stops the
     /// server once the process is gone, so no server is left behind either way.
@@ -141,18 +164,25 @@ enum ServerAtExit {
         try watcher.run()
     }
 
+    /// Each server started is stopped once at exit.
     static func register(_ server: TestPostgres.Server) {
         let (executable, arguments) = server.binaries.command("pg_ctl", ["stop", "-m", "immediate", "-w", "-D", "\(server.directory)/data"])
-        command = [executable] + arguments
-        directory = server.directory
+        let install = servers.withLock { state -> Bool in
+            state.list.append(Registered(command: [executable] + arguments, directory: server.directory))
+            defer { state.handlerInstalled = true }
+            return !state.handlerInstalled
+        }
+        guard install else { return }
         atexit {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServerAtExit.command[0])
-            process.arguments = Array(ServerAtExit.command.dropFirst())
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            if (try? process.run()) != nil { process.waitUntilExit() }
-            try? FileManager.default.removeItem(atPath: ServerAtExit.directory)
+            for server in ServerAtExit.servers.withLock({ $0.list }) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: server.command[0])
+                process.arguments = Array(server.command.dropFirst())
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                if (try? process.run()) != nil { process.waitUntilExit() }
+                try? FileManager.default.removeItem(atPath: server.directory)
+            }
         }
     }
 }

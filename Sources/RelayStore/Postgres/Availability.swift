@@ -29,18 +29,74 @@ final class Availability: Sendable {
     }
 }
 
-/// Runs `body`, throwing `StoreError.unavailable` if it takes longer than `limit` (and cancelling it).
-func withDeadline<T: Sendable>(_ limit: Duration, _ context: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
+/// Set once a connection is leased, for `withDeadline`'s lease deadline.
+final class LeaseFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Runs `body`, throwing `StoreError.unavailable` if it takes longer than `limit`, or if `leased` is not set within
+/// `leaseDeadline`; `body` is then cancelled.
+///
+/// The caller goes on at the deadline whether or not `body` heeds the cancellation. That is why `body` runs in a task of
+/// its own rather than as a child: a query on a connection the server dropped without the client noticing was seen
+/// to wait on after PostgreSQL came back, and as a child it held the group-commit writer, and so every ingest and claim,
+/// with it. Such a task can only keep its connection; the pool opens others.
+func withDeadline<T: Sendable>(
+    _ limit: Duration, _ context: String, leaseDeadline: Duration, leased: LeaseFlag, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let outcome = FirstOutcome<T>()
+    let work = Task { outcome.settle(await Result(catching: body)) }
+    let watchdog = Task {
+        try await Task.sleep(for: leaseDeadline)
+        if leased.isSet { try await Task.sleep(for: limit - leaseDeadline) }
+        let cause = leased.isSet ? "no answer within \(limit)" : "no connection within \(leaseDeadline)"
+        if outcome.settle(.failure(StoreError(.unavailable, context, cause: cause))) { work.cancel() }
+    }
+    defer { watchdog.cancel() }
+    return try await withTaskCancellationHandler {
+        try await outcome.value()
+    } onCancel: {
+        if outcome.settle(.failure(CancellationError())) { work.cancel() }
+    }
+}
+
+/// The first of several results to arrive, for one waiter.
+final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<T, any Error>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Records `result` unless one came first; returns whether it was the first.
+    @discardableResult
+    func settle(_ result: Result<T, any Error>) -> Bool {
+        let (first, waiter) = state.withLock { s -> (Bool, CheckedContinuation<T, any Error>?) in
+            guard s.result == nil else { return (false, nil) }
+            s.result = result
+            defer { s.waiter = nil }
+            return (true, s.waiter)
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw StoreError(.unavailable, context, cause: "no answer within \(limit)")
+        waiter?.resume(with: result)
+        return first
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let settled = state.withLock { s -> Result<T, any Error>? in
+                if s.result == nil { s.waiter = continuation }
+                return s.result
+            }
+            if let settled { continuation.resume(with: settled) }
         }
-        return value
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

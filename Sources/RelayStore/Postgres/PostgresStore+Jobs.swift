@@ -43,9 +43,9 @@ extension PostgresStore {
     }
 
     public func nextDue(destination: String) async throws(StoreError) -> Int64? {
-        try await withClient { client, logger in
+        try await withClient { connection, logger in
             var due: Int64?
-            for try await next in try await client.query("""
+            for try await next in try await connection.query("""
                 SELECT LEAST((SELECT MIN(next_attempt_at) FROM jobs WHERE destination = \(destination) AND state = 'pending'),
                              (SELECT MIN(lease_until) FROM jobs WHERE destination = \(destination) AND state = 'in_flight'))
                 """, logger: logger).decode(Int64?.self) { due = next }
@@ -92,16 +92,16 @@ extension PostgresStore {
 
     public func release(_ claims: [JobClaim], nowMilliseconds now: Int64) async throws(StoreError) {
         guard !claims.isEmpty else { return }
-        _ = try await withClient { client, logger in
+        try await withClient { connection, logger in
             // Released jobs are due for any instance: tell them (a stopping instance hands its unstarted jobs over).
-            try await client.query("""
+            for try await _ in try await connection.query("""
                 WITH released AS (
                     UPDATE jobs j SET state = 'pending', lease_until = 0, updated_at = \(now)
                     FROM unnest(\(claims.map(\.jobID))::int8[], \(claims.map(\.lease))::int8[]) AS u (id, lease)
                     WHERE j.id = u.id AND j.state = 'in_flight' AND j.lease = u.lease
                     RETURNING j.destination)
                 SELECT pg_notify(\(Self.jobsChannel), destination) FROM (SELECT DISTINCT destination FROM released) d
-                """, logger: logger)
+                """, logger: logger) {}
         }
     }
 

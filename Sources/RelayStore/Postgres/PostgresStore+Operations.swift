@@ -4,10 +4,10 @@ import RelayCore
 
 extension PostgresStore {
     public func stats(nowMilliseconds now: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats {
-        try await withClient { client, logger in
+        try await withClient { connection, logger in
             var byDestination: [String: DestinationStats] = [:]
             // One count per state, each from that state's partial index, as on SQLite.
-            let counts = try await client.query("""
+            let counts = try await connection.query("""
                 SELECT destination, 'pending', COUNT(*) FROM jobs WHERE state = 'pending' GROUP BY destination
                 UNION ALL SELECT destination, 'in_flight', COUNT(*) FROM jobs WHERE state = 'in_flight' GROUP BY destination
                 UNION ALL SELECT destination, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY destination
@@ -24,25 +24,25 @@ extension PostgresStore {
                 byDestination[name] = stats
             }
             // Age counts from when the event arrived, so a job waiting out retries still ages.
-            let oldest = try await client.query("""
+            let oldest = try await connection.query("""
                 SELECT destination, MIN(created_at) FROM jobs WHERE state IN ('pending', 'in_flight') GROUP BY destination
                 """, logger: logger)
             for try await (name, created) in oldest.decode((String, Int64).self) {
                 byDestination[name]?.oldestPendingSeconds = Double(max(0, now - created)) / 1000
             }
             var dedupKeys = 0
-            for try await n in try await client.query("SELECT COUNT(*) FROM dedup_keys", logger: logger).decode(Int.self) { dedupKeys = n }
+            for try await n in try await connection.query("SELECT COUNT(*) FROM dedup_keys", logger: logger).decode(Int.self) { dedupKeys = n }
             var events = 0
             if countingEvents {
-                for try await n in try await client.query("SELECT COUNT(*) FROM events", logger: logger).decode(Int.self) { events = n }
+                for try await n in try await connection.query("SELECT COUNT(*) FROM events", logger: logger).decode(Int.self) { events = n }
             }
             return StoreStats(destinations: byDestination.values.sorted { $0.destination < $1.destination }, dedupKeys: dedupKeys, events: events)
         }
     }
 
     public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
-        try await withClient { client, logger in
-            let rows = try await client.query("""
+        try await withClient { connection, logger in
+            let rows = try await connection.query("""
                 SELECT j.id, j.destination, j.attempts, j.last_status, j.last_error, j.last_response, j.updated_at,
                        e.event_id, e.source_id, e.type, e.received_at
                 FROM jobs j JOIN events e ON e.id = j.event_row
@@ -106,16 +106,16 @@ extension PostgresStore {
     func pruneOrphanEvents(before cutoff: Int64) async throws(StoreError) -> Int {
         let start = orphanCursor.withLock { $0 }
         let end = start + Int64(Self.pruneBatch * 5)
-        let (removed, maxID) = try await withClient { client, logger -> (Int, Int64) in
+        let (removed, maxID) = try await withClient { connection, logger -> (Int, Int64) in
             var removed = 0
-            for try await n in try await client.query("""
+            for try await n in try await connection.query("""
                 WITH gone AS (
                     DELETE FROM events e WHERE e.id > \(start) AND e.id <= \(end) AND e.received_at < \(cutoff)
                     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = e.id) RETURNING 1)
                 SELECT count(*) FROM gone
                 """, logger: logger).decode(Int.self) { removed = n }
             var maxID: Int64 = 0
-            for try await id in try await client.query("SELECT MAX(id) FROM events", logger: logger).decode(Int64?.self) { maxID = id ?? 0 }
+            for try await id in try await connection.query("SELECT MAX(id) FROM events", logger: logger).decode(Int64?.self) { maxID = id ?? 0 }
             return (removed, maxID)
         }
         // Past the end, start over next time; otherwise resume after this range.

@@ -5,9 +5,9 @@ import RelayCore
 extension PostgresStore {
     /// Commits one group: every ingest of the group in three statements (dedup keys, events, jobs), then the claims
     /// and outcomes in the order they were queued, all in one transaction.
-    func write(_ operations: [WriteOperation]) async throws -> [WriteResult] {
+    func write(_ operations: [WriteOperation], on connection: PostgresConnection) async throws -> [WriteResult] {
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await connection.withTransaction(logger: logger) { connection in
             // Only a group that stores events must wait for its commit to reach the disk (its requests are answered
             // after it). Claims and outcomes alone skip the flush: losing one to a crash only sends a job again.
             if !operations.contains(where: \.needsFsync) {

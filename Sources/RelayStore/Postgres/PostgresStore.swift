@@ -25,10 +25,13 @@ public final class PostgresStore: GroupCommittingStore, Service {
     let migrated = Readiness()
     /// Whether the database answers now; while it does not, calls fail at once (see `Availability`).
     let availability = Availability()
-    /// The longest a group commit or a query may wait (for a connection, then for the answer) before the database
-    /// counts as unreachable. A group on a reachable database takes milliseconds; this only bounds an outage's first
-    /// requests, whose answer (503) a provider waits for.
+    /// The longest a query may take (a connection, then the answer) before the database counts as unreachable.
     static let deadline: Duration = .seconds(5)
+    /// The same for a group commit, whose requests' answers wait on it: a group takes milliseconds even under load.
+    static let commitDeadline: Duration = .seconds(2)
+    /// The longest the pool may take to hand over a connection: it does not fail a request while it cannot connect
+    /// (it waits up to a minute), so this is how an outage is noticed.
+    static let leaseDeadline: Duration = .seconds(1)
     /// How often an unreachable database is tried again.
     static let probeInterval: Duration = .milliseconds(250)
     /// The channel new jobs are announced on (`NOTIFY`), payload the destination's id.
@@ -105,11 +108,11 @@ public final class PostgresStore: GroupCommittingStore, Service {
         // Not before the schema is there (nor after close): a probe must not wait for a start-up.
         guard migrated.isOpen, availability.outage == nil else { return false }
         do {
-            _ = try await withClient { client, logger in
-                try await client.query("""
+            try await withClient { connection, logger in
+                for try await _ in try await connection.query("""
                     INSERT INTO meta (key, value) VALUES ('ready_probe', \(Timestamp.nowMilliseconds()))
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                    """, logger: logger)
+                    """, logger: logger) {}
             }
             return true
         } catch {
@@ -129,33 +132,34 @@ public final class PostgresStore: GroupCommittingStore, Service {
 
     /// Runs a statement answering one count (`SELECT count(*) FROM changed`).
     func count(_ query: PostgresQuery) async throws(StoreError) -> Int {
-        try await withClient { client, logger in
+        try await withClient { connection, logger in
             var total = 0
-            for try await n in try await client.query(query, logger: logger).decode(Int.self) { total += n }
+            for try await n in try await connection.query(query, logger: logger).decode(Int.self) { total += n }
             return total
         }
     }
 
-    /// Runs `body` with the client once the schema is up to date, within `deadline`, turning what it throws into a
-    /// `StoreError`; at once `unavailable` while the database is known to be unreachable.
-    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
-        try await reachable("cannot query the store") { [client, logger] in try await body(client, logger) }
+    /// Runs `body` on a connection of the pool once the schema is up to date, within the deadlines, turning what it
+    /// throws into a `StoreError`; at once `unavailable` while the database is known to be unreachable.
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+        try await reachable("cannot query the store") { [logger] connection in try await body(connection, logger) }
     }
 
-    /// Runs `body` in one transaction, once the schema is up to date, as `withClient` does.
+    /// Runs `body` in one transaction, as `withClient` does.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
-        try await reachable("cannot write") { [client, logger] in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+        try await reachable("cannot write") { [logger] connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection, logger) }
         }
     }
 
-    /// Runs `body` within `deadline`, after the schema is there and only while the database answers; what it throws
-    /// becomes a `StoreError` (doing `context`), and an unreachable database is noted for the probe.
-    func reachable<T: Sendable>(_ context: String, _ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+    /// Runs `body` on a leased connection, after the schema is there and only while the database answers, within
+    /// `leaseDeadline` for the lease and `deadline` in all; what it throws becomes a `StoreError` (doing `context`),
+    /// and an unreachable database is noted for the probe.
+    func reachable<T: Sendable>(_ context: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         try await waitUntilReady()
         if let outage = availability.outage { throw StoreError(.unavailable, context, cause: outage) }
         do {
-            return try await withDeadline(Self.deadline, context, body)
+            return try await leased(context, body)
         } catch {
             let failure = StoreError(context, postgres: error)
             noteOutage(failure)
@@ -163,11 +167,26 @@ public final class PostgresStore: GroupCommittingStore, Service {
         }
     }
 
+    /// `body` on a connection of the pool, bounded twice: the pool must hand one over within `leaseDeadline` (it waits
+    /// for a connection it cannot make rather than failing, and a healthy pool hands one over in microseconds), and
+    /// the whole must end within `deadline`.
+    func leased<T: Sendable>(
+        _ context: String, deadline: Duration = PostgresStore.deadline, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let lease = LeaseFlag()
+        return try await withDeadline(deadline, context, leaseDeadline: Self.leaseDeadline, leased: lease) { [client] in
+            try await client.withConnection { connection in
+                lease.set()
+                return try await body(connection)
+            }
+        }
+    }
+
     /// A group commit, as `reachable` runs a query: failed at once while the database is unreachable.
     func guardedWrite(_ operations: [WriteOperation]) async throws -> [WriteResult] {
         if let outage = availability.outage { throw StoreError(.unavailable, "cannot commit", cause: outage) }
         do {
-            return try await withDeadline(Self.deadline, "cannot commit") { try await self.write(operations) }
+            return try await leased("cannot commit", deadline: Self.commitDeadline) { connection in try await self.write(operations, on: connection) }
         } catch {
             noteOutage(commitError(error))
             throw error
@@ -186,8 +205,8 @@ public final class PostgresStore: GroupCommittingStore, Service {
             if availability.outage != nil {
                 let answered: StoreError?
                 do {
-                    _ = try await withDeadline(Self.deadline, "cannot reach PostgreSQL") { [client, logger] in
-                        try await client.query("SELECT 1", logger: logger)
+                    try await leased("cannot reach PostgreSQL", deadline: Self.commitDeadline) { [logger] connection in
+                        for try await _ in try await connection.query("SELECT 1", logger: logger) {}
                     }
                     answered = nil
                 } catch {
