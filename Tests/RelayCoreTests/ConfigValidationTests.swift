@@ -87,6 +87,11 @@ struct ConfigValidationTests {
         (Fixture.document(top: "store: { postgres: \"postgres://h\" }"), "store.postgres"),
         (Fixture.document(top: "store: { postgres: \"postgres://h/db?sslmode=sometimes\" }"), "store.postgres"),
         (Fixture.document(top: "store: {}"), "store"),
+        (Fixture.document(top: "store: { sqlite: a.db, lease: 0s }"), "store.lease"),
+        (Fixture.document(top: "store: { sqlite: a.db, lease: 2h }"), "store.lease"),
+        (Fixture.document(top: "store: { sqlite: a.db, lease: 30 }"), "store.lease"),
+        (Fixture.document(top: "shutdown_delay: soon"), "shutdown_delay"),
+        (Fixture.document(top: "shutdown_delay: 2h"), "shutdown_delay"),
         (Fixture.document(sources: "  line:\n    provider: slack"), "sources.line.provider"),
         (Fixture.document(sources: "  bad id!:\n    provider: line\n    channel_secret: x", routes: ""), "sources.bad id!"),
         (Fixture.document(sources: "  line:\n    provider: line"), "sources.line.channel_secret"),
@@ -154,6 +159,16 @@ struct ConfigValidationTests {
                                                 environment: ["DATABASE_URL": url])
             #expect(config.store == .postgres(url: url))
         }
+    }
+
+    @Test func leaseAndShutdownDelayAreReadWithTheirDefaults() throws {
+        let defaults = try ConfigLoader.parse(yaml: Fixture.document(), environment: [:])
+        #expect(defaults.storeLease == .seconds(30) && defaults.shutdownDelay == .zero)
+        let set = try ConfigLoader.parse(yaml: Fixture.document(top: "shutdown_delay: 0s\nstore:\n  postgres: \"postgres://h/db\"\n  lease: 1.5s"), environment: [:])
+        #expect(set.storeLease == .milliseconds(1_500) && set.shutdownDelay == .zero && set.store == .postgres(url: "postgres://h/db"))
+        #expect(set.summary().contains("lease 1.5s"))
+        let delayed = try ConfigLoader.parse(yaml: Fixture.document(top: "shutdown_delay: 5s"), environment: [:])
+        #expect(delayed.shutdownDelay == .seconds(5) && delayed.summary().contains("shutdown_delay 5s"))
     }
 
     @Test func postgresURLProblemIsExplicitAndHidesThePassword() {
