@@ -125,6 +125,25 @@ def main() -> None:
         cpu_row(row, "B-batch", g)
         row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
 
+    for key, name in (("pg1", "PG-1"), ("pg2", "PG-2")):
+        q = r.get(key)
+        if not q:
+            continue
+        qw, qm, qd = q.get("wrk", {}), q.get("metrics", {}), q.get("drain", {})
+        label = ("relay on PostgreSQL, one instance" if key == "pg1"
+                 else "two relays behind nginx on one PostgreSQL")
+        qb = qw["rps"] / bw["rps"] if bw.get("rps") and qw.get("rps") else None
+        row(f"{name}: {label}, requests/s (of SQLite B in this run)", f"{fmt(qw.get('rps'))} ({fmt(qb, 3)} of B)",
+            ">= 0.5 of B" if key == "pg1" else "", None if key != "pg1" or qb is None else qb >= 0.5)
+        row(f"{name}: ack p50 / p99 (wrk); non-2xx", f"{fmt(qw.get('p50_ms'), 2)} / {fmt(qw.get('p99_ms'), 2)} ms; {fmt(qw.get('non2xx'))}",
+            "p99 <= 50 ms", None if qw.get("p99_ms") is None else qw["p99_ms"] <= 50)
+        row(f"{name}: end of load -> all accepted delivered; delivered / accepted / dead",
+            fmt(qd.get("seconds"), 2, " s") + ("" if qd.get("complete", True) else " (INCOMPLETE)")
+            + f"; {fmt(qd.get('delivered'))} / {fmt(qd.get('accepted'))} / {fmt(qd.get('dead'))}",
+            "all delivered", None if not qd else bool(qd.get("complete")) and qd.get("delivered") == qd.get("accepted"))
+        row(f"{name}: mean requests per commit (first instance)", fmt(qm.get("requests_per_commit"), 2))
+        cpu_row(row, name, q)
+
     i = r.get("ingest")
     if i:
         iw, im = i.get("wrk", {}), i.get("metrics", {})

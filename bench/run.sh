@@ -27,6 +27,7 @@ FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with n
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
+PG=${PG:-1}                         # 0 skips sections pg1 and pg2 (relay on PostgreSQL: one instance; two behind nginx)
 SECRET=bench-line-channel-secret
 TOKEN=bench-admin-token
 DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
@@ -69,6 +70,7 @@ ensure_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
   if [ "$BACKLOG$PRUNE_ROWS" != 00 ] && ! command -v sqlite3 >/dev/null; then missing+=(sqlite3); fi
+  if [ "$PG" = 1 ] && ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then missing+=(postgresql); fi
   [ ${#missing[@]} = 0 ] && return
   log "installing ${missing[*]}"
   # Keep package scripts from starting a system nginx on port 80 (only if no policy is in place already).
@@ -151,7 +153,7 @@ admin:
   listen: 127.0.0.1:$ADMIN_PORT
   token: $TOKEN
 store:
-  sqlite: $1/relay.db
+  ${STORE_YAML:-sqlite: $1/relay.db}
 limits:
   max_body: 1MiB
 dedup_window: 7d
@@ -174,13 +176,13 @@ $types_line
 EOF
 }
 STARTUP=""; LAUNCHED=0
-start_relay() {  # start_relay DIR -> RELAY_PID, STARTUP (seconds from launch to /readyz 200)
-  local dir=$1 t0 t1
+start_relay() {  # start_relay DIR [INGEST_PORT] -> RELAY_PID, STARTUP (seconds from launch to /readyz 200)
+  local dir=$1 port=${2:-$INGEST_PORT} t0 t1
   t0=$(date +%s%N); LAUNCHED=$t0
   "$RELAY" serve --config "$dir/routes.yaml" >>"$dir/relay.log" 2>&1 &
   RELAY_PID=$!
   PIDS+=("$RELAY_PID")
-  until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$INGEST_PORT/readyz" 2>/dev/null; do
+  until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" 2>/dev/null; do
     kill -0 "$RELAY_PID" 2>/dev/null || { tail -20 "$dir/relay.log" >&2; die "relay exited during start-up"; }
     [ $(( $(date +%s%N) - t0 )) -lt 300000000000 ] || die "relay not ready after 300 s"
     sleep 0.01
@@ -200,7 +202,8 @@ measure_relay() {
   # The dispatcher's backlog once a second while the load runs: does forwarding keep pace with ingest?
   if [ "$backlog" = 0 ]; then lib sample "$ADMIN" "$TOKEN" "$backlog" "$(seconds_of "$DURATION")"; else echo '[]'; fi >"$WORK/$section.samples" &
   local sampler=$!
-  wrk=$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$file" relay="$RELAY_PID" nginx="$NGINX_PID")
+  # shellcheck disable=SC2086  # EXTRA_CPU is a list of LABEL=PID words
+  wrk=$(run_wrk "$section" "${LOAD_URL:-http://127.0.0.1:$INGEST_PORT/webhooks/line}" "$file" relay="$RELAY_PID" nginx="$NGINX_PID" ${EXTRA_CPU:-})
   lib put "$RESULTS" "$section.wrk" "$wrk"
   wait "$sampler" && lib put "$RESULTS" "$section.backlog_samples" "$(cat "$WORK/$section.samples")"
   log "$section: waiting (at most $DRAIN_DEADLINE s) until every accepted event is delivered"
@@ -296,6 +299,50 @@ if [ "$PRUNE_ROWS" != 0 ]; then
   SETTLE=0 measure_relay prune "$WORK/prune" "$WORK/single.tsv" 0
 else
   lib put "$RESULTS" skipped_prune true
+fi
+
+# --- pg1 and pg2: relay on PostgreSQL (same load as B); one instance, then two behind nginx on one database ---------
+# PostgreSQL runs here as well (initdb in the work dir, fsync and synchronous_commit on), sharing the 2 cores.
+if [ "$PG" = 1 ]; then
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$PG_BIN" ] || die "PostgreSQL is not installed (apt-get install postgresql), or run with PG=0"
+  PG_DIR="$WORK/pg"; mkdir -p "$PG_DIR"
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; fi
+  read -r PG_PORT INGEST2_PORT ADMIN2_PORT LB_PORT <<<"$(lib freeport 4)"
+  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >"$WORK/pg-initdb.log" 2>&1 || die "initdb failed (see $WORK/pg-initdb.log)"
+  as_pg "$PG_BIN/pg_ctl" start -w -t 60 -D "$PG_DIR/data" -l "$PG_DIR/server.log" \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR -c fsync=on -c synchronous_commit=on -c shared_buffers=256MB -c max_connections=100" \
+    >/dev/null || die "PostgreSQL did not start (see $PG_DIR/server.log)"
+  PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid"); PIDS+=("$PG_PID")
+  for db in relay_pg1 relay_pg2; do as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"; done
+
+  log "pg1: wrk -> relay on PostgreSQL (one instance) -> dispatcher -> nginx return 200"
+  mkdir -p "$WORK/pg1"; STORE_YAML="postgres: postgres://postgres@127.0.0.1:$PG_PORT/relay_pg1" write_config "$WORK/pg1"
+  start_relay "$WORK/pg1"; lib put "$RESULTS" pg1.startup_s "$STARTUP"
+  EXTRA_CPU="postgres=$PG_PID" measure_relay pg1 "$WORK/pg1" "$WORK/single.tsv" 0
+
+  log "pg2: wrk -> nginx -> two relays on one PostgreSQL -> dispatchers -> nginx return 200"
+  mkdir -p "$WORK/pg2" "$WORK/pg2b" "$WORK/lb"
+  STORE_YAML="postgres: postgres://postgres@127.0.0.1:$PG_PORT/relay_pg2" write_config "$WORK/pg2"
+  sed -e "s/127.0.0.1:$INGEST_PORT\$/127.0.0.1:$INGEST2_PORT/" -e "s/127.0.0.1:$ADMIN_PORT\$/127.0.0.1:$ADMIN2_PORT/" \
+    "$WORK/pg2/routes.yaml" >"$WORK/pg2b/routes.yaml"
+  # The load balancer of SPEC section 9: a failed or 503 POST is retried on the other instance (dedup makes it safe).
+  sed -e "s#@WORK@#$WORK/lb#g" -e "s#@LB_PORT@#$LB_PORT#g" -e "s#@RELAY1@#127.0.0.1:$INGEST_PORT#g" -e "s#@RELAY2@#127.0.0.1:$INGEST2_PORT#g" \
+    "$BENCH/nginx-lb.conf.in" >"$WORK/lb/nginx.conf"
+  LB=(nginx -p "$WORK/lb" -e "$WORK/lb/nginx-error.log" -c "$WORK/lb/nginx.conf")
+  "${LB[@]}" -t -q || die "nginx rejected $WORK/lb/nginx.conf"
+  "${LB[@]}" >"$WORK/lb/stdout.log" 2>&1 &
+  LB_PID=$!; PIDS+=("$LB_PID")
+  start_relay "$WORK/pg2b" "$INGEST2_PORT"; RELAY2_PID=$RELAY_PID
+  start_relay "$WORK/pg2"
+  for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$LB_PORT/readyz" 2>/dev/null && break; sleep 0.05; done
+  LOAD_URL="http://127.0.0.1:$LB_PORT/webhooks/line" EXTRA_CPU="relay2=$RELAY2_PID postgres=$PG_PID lb=$LB_PID" \
+    measure_relay pg2 "$WORK/pg2" "$WORK/single.tsv" 0
+  lib put "$RESULTS" pg2.rss2 "$(lib rss "$RELAY2_PID")"
+  RELAY_PID=$RELAY2_PID; stop_relay "$WORK/pg2b"
+  stop_pid "$LB_PID"
+  stop_pid "$PG_PID"
 fi
 
 # --- 3: requests of BATCH_SIZE events ----------------------------------------------------------------------
