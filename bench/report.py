@@ -137,10 +137,12 @@ def main() -> None:
             ">= 0.5 of B" if key == "pg1" else "", None if key != "pg1" or qb is None else qb >= 0.5)
         row(f"{name}: ack p50 / p99 (wrk); non-2xx", f"{fmt(qw.get('p50_ms'), 2)} / {fmt(qw.get('p99_ms'), 2)} ms; {fmt(qw.get('non2xx'))}",
             "p99 <= 50 ms", None if qw.get("p99_ms") is None else qw["p99_ms"] <= 50)
+        # Accepted by both instances (each counts its own); delivered is the shared store's.
+        accepted = (qm.get("accepted") or 0) + (q.get("metrics2", {}).get("accepted") or 0) if qm.get("accepted") is not None else None
         row(f"{name}: end of load -> all accepted delivered; delivered / accepted / dead",
             fmt(qd.get("seconds"), 2, " s") + ("" if qd.get("complete", True) else " (INCOMPLETE)")
-            + f"; {fmt(qd.get('delivered'))} / {fmt(qd.get('accepted'))} / {fmt(qd.get('dead'))}",
-            "all delivered", None if not qd else bool(qd.get("complete")) and qd.get("delivered") == qd.get("accepted"))
+            + f"; {fmt(qd.get('delivered'))} / {fmt(accepted)} / {fmt(qd.get('dead'))}",
+            "all delivered", None if not qd or accepted is None else bool(qd.get("complete")) and qd.get("delivered") == accepted)
         row(f"{name}: mean requests per commit (first instance)", fmt(qm.get("requests_per_commit"), 2))
         cpu_row(row, name, q)
 

@@ -308,7 +308,8 @@ if [ "$PG" = 1 ]; then
   [ -n "$PG_BIN" ] || die "PostgreSQL is not installed (apt-get install postgresql), or run with PG=0"
   PG_DIR="$WORK/pg"; mkdir -p "$PG_DIR"
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; fi
+  # The server runs as `postgres` when this runs as root: it must own its folder and reach it through the work dir.
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; chmod o+x "$WORK"; fi
   read -r PG_PORT INGEST2_PORT ADMIN2_PORT LB_PORT <<<"$(lib freeport 4)"
   as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >"$WORK/pg-initdb.log" 2>&1 || die "initdb failed (see $WORK/pg-initdb.log)"
   as_pg "$PG_BIN/pg_ctl" start -w -t 60 -D "$PG_DIR/data" -l "$PG_DIR/server.log" \
@@ -340,6 +341,7 @@ if [ "$PG" = 1 ]; then
   LOAD_URL="http://127.0.0.1:$LB_PORT/webhooks/line" EXTRA_CPU="relay2=$RELAY2_PID postgres=$PG_PID lb=$LB_PID" \
     measure_relay pg2 "$WORK/pg2" "$WORK/single.tsv" 0
   lib put "$RESULTS" pg2.rss2 "$(lib rss "$RELAY2_PID")"
+  lib put "$RESULTS" pg2.metrics2 "$(lib metrics "http://127.0.0.1:$ADMIN2_PORT/metrics")"
   RELAY_PID=$RELAY2_PID; stop_relay "$WORK/pg2b"
   stop_pid "$LB_PID"
   stop_pid "$PG_PID"
