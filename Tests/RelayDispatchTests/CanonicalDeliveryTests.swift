@@ -61,8 +61,11 @@ extension DeliveryEngine {
                     print("canonical: attempt 1 after the ack, ms: \(latencies.map { Int($0) })")
                     // Posted right after the previous delivery, so a worker that only polled would take about 1 s.
                     for latency in latencies { #expect(latency < 500, "attempt 1 came \(latency) ms after the ack") }
-                    let stats = try await engine.stats("crm")
-                    #expect(stats.delivered == 5 && stats.pending == 0 && stats.inFlight == 0 && stats.dead == 0)
+                    // The outcome is committed a moment after the receiver answers: wait for it.
+                    #expect(await eventually(timeout: .seconds(3)) {
+                        let stats = try await engine.stats("crm")
+                        return stats.delivered == 5 && stats.pending == 0 && stats.inFlight == 0 && stats.dead == 0
+                    })
                 }
             }
         }
