@@ -8,7 +8,7 @@ import RelayStore
 /// code and get the same refusals.
 public struct Intake: Sendable {
     let config: LiveConfig
-    let store: any Store
+    public let store: any Store
     /// Called after a commit that created delivery jobs, so the dispatcher starts at once.
     let onJobsCreated: @Sendable () -> Void
 
@@ -23,6 +23,9 @@ public struct Intake: Sendable {
         public var accepted: Int
         public var duplicates: Int
         public var redeliveries: Int
+        /// New status events that advanced their message, and those that did not (SPEC section 10).
+        public var advanced: Int = 0
+        public var stale: Int = 0
     }
 
     /// Why a request was refused; each maps to one answer of SPEC section 4.
@@ -76,22 +79,34 @@ public struct Intake: Sendable {
         }
         if events.isEmpty { return Receipt(accepted: 0, duplicates: 0, redeliveries: 0) }
 
-        let items = events.map { event in
-            let destinations = config.destinations(forSource: source.id, type: event.type)
-            let passthrough = destinations.contains { config.destination($0)?.format == .passthrough }
-            return IngestRequest.Event(event: event, destinations: destinations, keepPassthrough: passthrough)
-        }
-        let outcome: [Bool]
+        let items = events.map { Self.routed($0, sourceID: source.id, config: config) }
+        let outcome: [IngestOutcome]
         do {
-            outcome = try await store.ingest(IngestRequest(
-                sourceID: source.id, provider: provider.kind, receivedAtMilliseconds: now,
-                dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds, events: items))
+            outcome = try await store.ingestEvents(Self.request(items, source: source, config: config, now: now))
         } catch {
             throw .unavailable(error)
         }
-        let accepted = outcome.count { $0 }
+        let accepted = outcome.count(where: \.isNew)
         let redeliveries = zip(events, outcome).count { $0.0.redelivery }
-        if zip(items, outcome).contains(where: { $1 && !$0.destinations.isEmpty }) { onJobsCreated() }
-        return Receipt(accepted: accepted, duplicates: outcome.count - accepted, redeliveries: redeliveries)
+        if zip(items, outcome).contains(where: { $1.isNew && !$0.jobDestinations($1.progress).isEmpty }) { onJobsCreated() }
+        let advanced = outcome.count { $0.progress?.advanced == true }
+        return Receipt(accepted: accepted, duplicates: outcome.count - accepted, redeliveries: redeliveries,
+                       advanced: advanced, stale: outcome.count { $0.progress?.advanced == false })
+    }
+
+    /// An event with the destinations its routes name, now and if it advances its message.
+    static func routed(_ event: IncomingEvent, sourceID: String, config: RelayConfig) -> IngestRequest.Event {
+        let (always, ifAdvancing) = config.routing(forSource: sourceID, type: event.type)
+        let passthrough = (always + ifAdvancing).contains { config.destination($0)?.format == .passthrough }
+        return IngestRequest.Event(event: event, destinations: always, advancingDestinations: ifAdvancing, keepPassthrough: passthrough)
+    }
+
+    /// One source's events to store now, with the windows and the receipt wait the configuration gives them.
+    static func request(_ items: [IngestRequest.Event], source: SourceConfig, config: RelayConfig, now: Int64) -> IngestRequest {
+        IngestRequest(
+            sourceID: source.id, provider: source.provider.kind, receivedAtMilliseconds: now,
+            dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds,
+            messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds,
+            expectReceiptMilliseconds: source.expectReceipt?.milliseconds, events: items)
     }
 }

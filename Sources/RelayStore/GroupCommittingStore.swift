@@ -6,7 +6,7 @@ protocol GroupCommittingStore: Store {
 }
 
 extension GroupCommittingStore {
-    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
+    public func ingestEvents(_ request: IngestRequest) async throws(StoreError) -> [IngestOutcome] {
         guard case .ingested(let accepted) = try await grouped(.ingest(request)) else { return [] }
         return accepted
     }

@@ -7,13 +7,26 @@ import ServiceLifecycle
 public protocol Store: Service {
     /// Runs the store beside `body` and stops it when `body` is done (see the extension's default).
     func serving<T: Sendable>(_ body: () async throws -> T) async throws -> T
-    /// Stores one request's events: for each, the dedup check-and-insert, the event and one job per
-    /// destination happen in one committed (fsync'd) transaction. Returns, per event, whether it was new.
-    func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool]
+    /// Stores one request's events: for each, the dedup check-and-insert, its message's ledger (a status event), the
+    /// event and one job per destination happen in one committed (fsync'd) transaction. Returns, per event, whether it
+    /// was new and, for a new status event, its progress.
+    func ingestEvents(_ request: IngestRequest) async throws(StoreError) -> [IngestOutcome]
     /// Whether a write can commit now (for `/readyz`).
     func isWritable() async -> Bool
     /// Deletes dedup keys whose window has passed, at most `limit`; returns how many.
     func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
+
+    // MARK: The receipt ledger (SPEC section 10)
+
+    /// The ledger of one message; nil when the store holds none.
+    func message(sourceID: String, messageID: String) async throws(StoreError) -> MessageRecord?
+    /// The ledgers of every source's message with this id (at most a few: ids are the providers').
+    func messages(messageID: String) async throws(StoreError) -> [MessageRecord]
+    /// Messages whose overdue deadline is at or before `nowMilliseconds`, earliest first, at most `limit` (an index
+    /// range: the scan never reads a message that is not due). Storing their `delivery.overdue` clears the deadline.
+    func dueOverdue(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [OverdueMessage]
+    /// Deletes ledgers whose `message_window` has passed, at most `limit`; returns how many.
+    func expireMessages(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
 
     // MARK: Delivery jobs
 
@@ -55,13 +68,22 @@ public struct IngestRequest: Sendable {
         public var event: IncomingEvent
         /// Destination ids the routes name for this event (resolved at store time).
         public var destinations: [String]
+        /// Destinations that get the event only if it advances its message (`advancing_only` routes).
+        public var advancingDestinations: [String]
         /// Whether any of those destinations wants the provider's own format.
         public var keepPassthrough: Bool
 
-        public init(event: IncomingEvent, destinations: [String], keepPassthrough: Bool) {
+        public init(event: IncomingEvent, destinations: [String], advancingDestinations: [String] = [], keepPassthrough: Bool) {
             self.event = event
             self.destinations = destinations
+            self.advancingDestinations = advancingDestinations
             self.keepPassthrough = keepPassthrough
+        }
+
+        /// The destinations that get a job, given the event's progress.
+        public func jobDestinations(_ progress: MessageProgress?) -> [String] {
+            guard progress?.advanced == true, !advancingDestinations.isEmpty else { return destinations }
+            return destinations + advancingDestinations.filter { !destinations.contains($0) }
         }
     }
 
@@ -70,18 +92,45 @@ public struct IngestRequest: Sendable {
     public var receivedAtMilliseconds: Int64
     /// When the dedup keys written now stop counting.
     public var dedupExpiresAtMilliseconds: Int64
+    /// When the ledgers of the messages these events are about may be forgotten (`message_window` from now).
+    public var messageExpiresAtMilliseconds: Int64
+    /// The source's `expect_receipt`: a message first seen now and not past `sent` is overdue after it.
+    public var expectReceiptMilliseconds: Int64?
     public var events: [Event]
 
-    public init(sourceID: String, provider: ProviderKind, receivedAtMilliseconds: Int64, dedupExpiresAtMilliseconds: Int64, events: [Event]) {
+    public init(sourceID: String, provider: ProviderKind, receivedAtMilliseconds: Int64, dedupExpiresAtMilliseconds: Int64,
+                messageExpiresAtMilliseconds: Int64? = nil, expectReceiptMilliseconds: Int64? = nil, events: [Event]) {
         self.sourceID = sourceID
         self.provider = provider
         self.receivedAtMilliseconds = receivedAtMilliseconds
         self.dedupExpiresAtMilliseconds = dedupExpiresAtMilliseconds
+        self.messageExpiresAtMilliseconds = messageExpiresAtMilliseconds ?? dedupExpiresAtMilliseconds
+        self.expectReceiptMilliseconds = expectReceiptMilliseconds
         self.events = events
     }
 }
 
+/// What storing one event came to.
+public struct IngestOutcome: Sendable, Equatable {
+    /// False for a duplicate (nothing was stored).
+    public var isNew: Bool
+    /// For a new status event, whether it advanced its message; nil for a duplicate or an event outside the ledger.
+    public var progress: MessageProgress?
+
+    public init(isNew: Bool, progress: MessageProgress? = nil) {
+        self.isNew = isNew
+        self.progress = progress
+    }
+
+    public static let duplicate = IngestOutcome(isNew: false)
+}
+
 extension Store {
+    /// Stores one request's events (``ingestEvents(_:)``); per event, whether it was new.
+    public func ingest(_ request: IngestRequest) async throws(StoreError) -> [Bool] {
+        try await ingestEvents(request).map(\.isNew)
+    }
+
     /// A claim held for a minute: for tools and tests (the dispatcher asks for its destination's timeout plus
     /// `store.lease`).
     public func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {

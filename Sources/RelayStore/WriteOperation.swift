@@ -22,7 +22,7 @@ enum WriteOperation: Sendable {
 
 /// What a grouped write returns.
 enum WriteResult: Sendable {
-    case ingested([Bool])
+    case ingested([IngestOutcome])
     case claimed([DeliveryJob])
     /// How many outcomes the fence refused (their claim was no longer the job's latest).
     case completed(fenced: Int)

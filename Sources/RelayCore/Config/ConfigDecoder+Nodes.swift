@@ -142,6 +142,18 @@ extension ConfigDecoder {
         return value
     }
 
+    /// Reads `true` or `false`.
+    mutating func bool(_ node: Node, path: String) -> Bool? {
+        guard let text = string(node, path: path) else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default:
+            error(path, node.mark?.line, "expected true or false, found \(Self.quoted(text))")
+            return nil
+        }
+    }
+
     /// Reads a retry schedule: a non-empty list of at most 20 positive durations.
     mutating func retrySchedule(_ node: Node, path: String) -> [Duration]? {
         guard let items = sequence(node, path: path, example: "[1s, 10s, 30s]") else { return nil }

@@ -3,7 +3,10 @@ import Yams
 /// Decoding of the `sources` section.
 extension ConfigDecoder {
     /// The generic keys around the providers' own, in the order messages list them.
-    private static let sourceKeys = ["provider"] + ProviderRegistry.providers.flatMap(\.sourceKeys) + ["allow_from"]
+    private static let sourceKeys = ["provider"] + ProviderRegistry.providers.flatMap(\.sourceKeys) + ["allow_from", "expect_receipt"]
+
+    /// Longest `expect_receipt` (the ledger keeps a message for `message_window`, 14 days by default).
+    static let maxExpectReceipt: Duration = .seconds(30 * 86_400)
 
     /// Whether an id is usable as a URL path segment and metric label: `[A-Za-z0-9_-]+`.
     static func isValidID(_ id: String) -> Bool {
@@ -48,6 +51,7 @@ extension ConfigDecoder {
             if candidate.kind == provider?.kind { settings = decoded }
         }
         let allowFrom = source.value("allow_from").flatMap { decodeAllowFrom($0, path: source.path("allow_from")) } ?? []
+        let expectReceipt = source.value("expect_receipt").flatMap { duration($0, path: source.path("expect_receipt"), max: Self.maxExpectReceipt) }
         guard let provider else { return nil }
         for other in ProviderRegistry.providers where other.kind != provider.kind {
             for key in other.sourceKeys where source.has(key) {
@@ -58,7 +62,7 @@ extension ConfigDecoder {
         provider.checkRequiredSourceKeys(source, decoder: &self)
         // No settings means their errors were reported: the file is invalid and this source is never used.
         guard let settings else { return nil }
-        return SourceConfig(id: id, provider: provider, settings: settings, allowFrom: allowFrom)
+        return SourceConfig(id: id, provider: provider, settings: settings, allowFrom: allowFrom, expectReceipt: expectReceipt)
     }
 
     private mutating func decodeProvider(_ source: MappingFields) -> (any ProviderConfigDecoding)? {

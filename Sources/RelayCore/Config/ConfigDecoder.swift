@@ -25,7 +25,7 @@ struct ConfigDecoder {
     static let maxDestinationTimeout: Duration = .seconds(300)
 
     private static let topLevelKeys = [
-        "listen", "admin", "store", "limits", "dedup_window", "retry", "retry_jitter", "shutdown_delay",
+        "listen", "admin", "store", "limits", "dedup_window", "message_window", "retry", "retry_jitter", "shutdown_delay",
         "sources", "destinations", "routes",
     ]
 
@@ -62,6 +62,9 @@ struct ConfigDecoder {
         if let node = top.value("limits") { decodeLimits(node, line: top.keyLine("limits"), into: &config) }
         if let node = top.value("dedup_window") {
             config.dedupWindow = duration(node, path: "dedup_window") ?? config.dedupWindow
+        }
+        if let node = top.value("message_window") {
+            config.messageWindow = duration(node, path: "message_window") ?? config.messageWindow
         }
         if let node = top.value("retry") {
             config.retry = retrySchedule(node, path: "retry") ?? config.retry

@@ -9,7 +9,8 @@ extension RelayConfig {
             + (shutdownDelay > .zero ? "; shutdown_delay \(DurationText.format(shutdownDelay))" : ""))
         lines.append("limits: max_body \(SizeText.format(maxBody)), read_timeout \(DurationText.format(readTimeout)), "
             + "body_timeout \(DurationText.format(bodyTimeout)), max_connections \(maxConnections), "
-            + "max_buffered \(SizeText.format(maxBuffered)), dedup_window \(DurationText.format(dedupWindow))")
+            + "max_buffered \(SizeText.format(maxBuffered)), dedup_window \(DurationText.format(dedupWindow)), "
+            + "message_window \(DurationText.format(messageWindow))")
         lines.append("retry: \(Self.schedule(retry))\(jitterText)")
         lines.append("sources (\(sources.count)):")
         lines += sources.map { "  \($0)" }

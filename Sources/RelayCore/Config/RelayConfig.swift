@@ -27,6 +27,8 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public var developmentSecrets: [String] = []
     /// How long delivered event ids are remembered to drop provider retries.
     public var dedupWindow: Duration
+    /// How long a message's ledger (its status and timeline) is kept after its last event (SPEC section 10).
+    public var messageWindow: Duration = Self.defaultMessageWindow
     /// Delays after attempt 1, 2, ...; after the last one the delivery is dead-lettered.
     public var retry: [Duration]
     /// Random spread applied to each retry delay, as a fraction 0...1.
@@ -66,6 +68,8 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public static let maximumMaxBuffered = 4 << 30
     /// Default dedup window (7 days).
     public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
+    /// Default `message_window` (14 days: 8x8 may send `read` up to 10 days after sending).
+    public static let defaultMessageWindow: Duration = .seconds(14 * 86_400)
     /// Default retry schedule.
     public static let defaultRetry: [Duration] = [.seconds(1), .seconds(10), .seconds(30), .seconds(90)]
 
@@ -106,13 +110,25 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
 
     /// Destination ids the routes name for an event of this source and canonical type, deduplicated, in config order.
     public func destinations(forSource sourceID: String, type: String) -> [String] {
-        var result: [String] = []
+        routing(forSource: sourceID, type: type).always
+    }
+
+    /// Where an event of this source and type goes: `always`, whatever its progress, and `ifAdvancing`, only when it
+    /// advances its message (routes with `advancing_only: true`, less the destinations a plain route already names).
+    public func routing(forSource sourceID: String, type: String) -> (always: [String], ifAdvancing: [String]) {
+        var always: [String] = []
+        var ifAdvancing: [String] = []
         for route in routes where route.matches(sourceID: sourceID, type: type) {
-            for id in route.to where !result.contains(id) {
-                result.append(id)
+            for id in route.to {
+                if route.advancingOnly {
+                    if !always.contains(id) && !ifAdvancing.contains(id) { ifAdvancing.append(id) }
+                } else if !always.contains(id) {
+                    always.append(id)
+                    ifAdvancing.removeAll { $0 == id }
+                }
             }
         }
-        return result
+        return (always, ifAdvancing)
     }
 
     /// The destination's own retry schedule, or the top-level one.

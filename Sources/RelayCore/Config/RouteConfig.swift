@@ -6,12 +6,15 @@ public struct RouteConfig: Sendable, CustomStringConvertible {
     public var types: [String]?
     /// Destination ids that receive matching events.
     public var to: [String]
+    /// Whether only events that advance their message go through (SPEC section 10); events outside the ledger never do.
+    public var advancingOnly: Bool
 
     /// Creates a route.
-    public init(from: [String]? = nil, types: [String]? = nil, to: [String]) {
+    public init(from: [String]? = nil, types: [String]? = nil, to: [String], advancingOnly: Bool = false) {
         self.from = from
         self.types = types
         self.to = to
+        self.advancingOnly = advancingOnly
     }
 
     /// Whether an event of this source and canonical type goes through this route.
@@ -25,6 +28,6 @@ public struct RouteConfig: Sendable, CustomStringConvertible {
     public var description: String {
         let sources = from?.joined(separator: ", ") ?? "*"
         let kinds = types?.joined(separator: ", ") ?? "*"
-        return "\(sources) -> \(kinds) -> \(to.joined(separator: ", "))"
+        return "\(sources) -> \(kinds) -> \(to.joined(separator: ", "))" + (advancingOnly ? " (advancing only)" : "")
     }
 }

@@ -8,13 +8,17 @@ public struct SourceConfig: Sendable, CustomStringConvertible {
     public var settings: any ProviderSourceSettings
     /// Source-address allow list; empty means any address.
     public var allowFrom: [IPRange]
+    /// How long a message may stay `queued` or `sent` before relay emits `delivery.overdue` (SPEC section 10); nil: never.
+    public var expectReceipt: Duration?
 
     /// Creates a source.
-    public init(id: String, provider: any WebhookProvider, settings: any ProviderSourceSettings, allowFrom: [IPRange] = []) {
+    public init(id: String, provider: any WebhookProvider, settings: any ProviderSourceSettings, allowFrom: [IPRange] = [],
+                expectReceipt: Duration? = nil) {
         self.id = id
         self.provider = provider
         self.settings = settings
         self.allowFrom = allowFrom
+        self.expectReceipt = expectReceipt
     }
 
     /// The settings as a provider's own type; nil when they are another provider's.
@@ -31,6 +35,7 @@ public struct SourceConfig: Sendable, CustomStringConvertible {
         if !allowFrom.isEmpty {
             text += ", allow_from \(allowFrom.map(\.description).joined(separator: " "))"
         }
+        if let expectReceipt { text += ", expect_receipt \(DurationText.format(expectReceipt))" }
         return text + ")"
     }
 }

@@ -53,14 +53,23 @@ public struct CanonicalEvent: Sendable {
 
     /// The serialized body, with `rawBytes` (the already serialized `raw`) spliced in rather than written again.
     public func serialized(rawBytes: [UInt8]) -> [UInt8] {
+        serializedMarkingProgress(rawBytes: rawBytes).bytes
+    }
+
+    /// The serialized body, and the offset of its `"received_at"` member: where a status event's `data.progress` is
+    /// written in once the store knows it (``IncomingEvent/canonical(with:)``).
+    public func serializedMarkingProgress(rawBytes: [UInt8]) -> (bytes: [UInt8], progressOffset: Int) {
         var placeholder = self
         placeholder.raw = .null
         var bytes = JSONWriter.serialize(placeholder.json)
-        // `raw` is the last member of `data`, itself the last member of the event: the body ends `null}}`.
+        // `raw` is the last member of `data`, itself the last member of the event: the body ends
+        // `"received_at":"<time>","raw":null}}`, and the time is plain ASCII, written without escapes.
         bytes.removeLast(6)
+        let receivedAt = Timestamp.format(epochMilliseconds: receivedAtMilliseconds)
+        let progressOffset = bytes.count - (#""received_at":""#.utf8.count + receivedAt.utf8.count + #"","raw":"#.utf8.count)
         bytes.reserveCapacity(bytes.count + rawBytes.count + 2)
         bytes.append(contentsOf: rawBytes)
         bytes.append(contentsOf: [UInt8(ascii: "}"), UInt8(ascii: "}")])
-        return bytes
+        return (bytes, progressOffset)
     }
 }

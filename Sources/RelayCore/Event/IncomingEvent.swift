@@ -18,6 +18,8 @@ public struct IncomingEvent: Sendable {
     /// The CloudEvents JSON body (format `canonical`).
     public var canonical: [UInt8]
     var passthroughSource: PassthroughSource
+    /// The event's place in its message's ledger; nil for an event outside it (SPEC section 10).
+    public var status: StatusReport?
 
     /// The provider-format body for `passthrough` destinations (one event, unsigned).
     public var passthrough: [UInt8] {

@@ -64,7 +64,8 @@ public struct IngestController: Sendable {
             let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
             defer { budget.give(body.count) }
             let receipt = try await intake.receive(body, for: source, in: config, header: header)
-            metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries)
+            metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries,
+                           advanced: receipt.advanced, stale: receipt.stale)
             return Self.ack(accepted: receipt.accepted, duplicates: receipt.duplicates)
         } catch let refusal as Intake.Refusal {
             throw APIError(refusal, sourceID: sourceID)

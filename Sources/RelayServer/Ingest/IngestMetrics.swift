@@ -9,8 +9,12 @@ public final class IngestMetrics: Sendable {
         let duplicate: Counter
         let redeliveries: Counter
         let ack: Timer
+        let advanced: Counter
+        let stale: Counter
 
         init(source: String) {
+            advanced = Counter(label: "relay_status_events_total", dimensions: [("source", source), ("progress", "advanced")])
+            stale = Counter(label: "relay_status_events_total", dimensions: [("source", source), ("progress", "stale")])
             accepted = Counter(label: "relay_events_total", dimensions: [("source", source), ("outcome", "accepted")])
             duplicate = Counter(label: "relay_events_total", dimensions: [("source", source), ("outcome", "duplicate")])
             redeliveries = Counter(label: "relay_redeliveries_total", dimensions: [("source", source)])
@@ -50,8 +54,10 @@ public final class IngestMetrics: Sendable {
         if status == 200 { self.source(source).ack.recordNanoseconds(duration.nanoseconds) }
     }
 
-    func events(source id: String, accepted: Int, duplicates: Int, redeliveries: Int) {
+    func events(source id: String, accepted: Int, duplicates: Int, redeliveries: Int, advanced: Int = 0, stale: Int = 0) {
         let metrics = source(id)
+        if advanced > 0 { metrics.advanced.increment(by: advanced) }
+        if stale > 0 { metrics.stale.increment(by: stale) }
         if accepted > 0 { metrics.accepted.increment(by: accepted) }
         if duplicates > 0 { metrics.duplicate.increment(by: duplicates) }
         if redeliveries > 0 { metrics.redeliveries.increment(by: redeliveries) }

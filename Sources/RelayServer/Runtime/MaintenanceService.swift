@@ -4,7 +4,8 @@ import RelayDispatch
 import RelayStore
 import ServiceLifecycle
 
-/// Background upkeep off the request path: expires dedup keys past `dedup_window`, in bounded batches.
+/// Background upkeep off the request path: expires dedup keys past `dedup_window` and message ledgers past
+/// `message_window`, in bounded batches.
 public struct MaintenanceService: Service {
     let store: any Store
     let logger: Logger
@@ -32,17 +33,27 @@ public struct MaintenanceService: Service {
     public func runOnce() async {
         // The dispatcher renews the same turn every few seconds; this only must not take it for long.
         guard await turn.take(for: .seconds(15)) else { return }
+        await expire("dedup keys") { [store, batch] () async throws(StoreError) -> Int in
+            try await store.expireDedupKeys(nowMilliseconds: Timestamp.nowMilliseconds(), limit: batch)
+        }
+        await expire("message ledgers") { [store, batch] () async throws(StoreError) -> Int in
+            try await store.expireMessages(nowMilliseconds: Timestamp.nowMilliseconds(), limit: batch)
+        }
+    }
+
+    /// Runs `batchOnce` until it removes fewer than `batch` rows, and says how many went.
+    private func expire(_ what: String, _ batchOnce: () async throws(StoreError) -> Int) async {
         do {
             var removed = 0
             while true {
-                let n = try await store.expireDedupKeys(nowMilliseconds: Timestamp.nowMilliseconds(), limit: batch)
+                let n = try await batchOnce()
                 removed += n
                 if n < batch || Task.isCancelledOrShuttingDown { break }
                 await Task.yield()
             }
-            if removed > 0 { logger.info("expired dedup keys", metadata: ["count": .stringConvertible(removed)]) }
+            if removed > 0 { logger.info("expired \(what)", metadata: ["count": .stringConvertible(removed)]) }
         } catch {
-            logger.warning("dedup expiry failed", metadata: ["error": .string(error.message)])
+            logger.warning("expiry of \(what) failed", metadata: ["error": .string(error.message)])
         }
     }
 }

@@ -4,6 +4,8 @@ public enum MetricHelp {
         "relay_ingest_requests_total": "Webhook requests received, by source and HTTP status answered.",
         "relay_events_total": "Events in accepted webhook requests, by source and outcome (accepted or duplicate).",
         "relay_redeliveries_total": "Events the provider marked as redelivered, by source.",
+        "relay_status_events_total": "New status events by source, and whether each advanced its message (advanced) or not (stale).",
+        "relay_overdue_total": "delivery.overdue events emitted, by source: messages with no receipt past their deadline.",
         "relay_ack_seconds": "Time from request start to the 200 answer, after the events were stored, by source.",
         "relay_delivery_attempts_total": "Finished delivery attempts, by destination and outcome.",
         "relay_delivery_fenced_total": "Attempt outcomes not recorded because the job's claim had lapsed and another claim took it.",

@@ -5,6 +5,7 @@ import NIOCore
 import Prometheus
 import RelayCore
 import RelayDispatch
+import RelayIngest
 import RelayStore
 import ServiceLifecycle
 import UnixSignals
@@ -17,7 +18,7 @@ public struct RelayApplication: Sendable {
     public let store: any Store
     public let dispatcher: Dispatcher
     public let client: HTTPClient
-    /// Start order: store, housekeeping, reload, HTTP client, dispatcher, admin, ingest, drain.
+    /// Start order: store, housekeeping, the overdue scan, reload, HTTP client, dispatcher, admin, ingest, drain.
     public let services: [any Service]
 
     /// Where a listener got bound (its port is known only then when the config asks for port 0).
@@ -48,7 +49,8 @@ public struct RelayApplication: Sendable {
             configuration: ListenerSettings.adminConfiguration(initial),
             onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        var services: [any Service] = [store, MaintenanceService(store: store, logger: logger, turn: turn)]
+        let overdue = OverdueService(intake: Intake(config: config, store: store, onJobsCreated: { dispatcher.wake() }), logger: logger, turn: turn)
+        var services: [any Service] = [store, MaintenanceService(store: store, logger: logger, turn: turn), overdue]
         if let configPath { services.append(ConfigReloader(path: configPath, config: config, logger: logger)) }
         // Last, so a graceful shutdown reaches it first: /readyz turns 503 while the listeners still accept.
         services += [HTTPClientService(client: client), dispatcher, admin, ingest, DrainService(flag: stopping, delay: initial.shutdownDelay)]

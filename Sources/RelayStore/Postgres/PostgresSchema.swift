@@ -76,6 +76,32 @@ enum PostgresSchema {
             "CREATE INDEX jobs_in_flight ON jobs (destination, lease_until) WHERE state = 'in_flight'",
             "CREATE TABLE turns (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL)",
         ]),
+        // The receipt ledger, as on SQLite: one row per (source, message id); `overdue_at` is set only while the
+        // message is waited for, so the overdue scan walks a partial index of exactly those rows.
+        Migration(version: "v3-ledger", sql: [
+            """
+            CREATE TABLE messages (
+                source_id TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                status TEXT,
+                rank INT NOT NULL DEFAULT 0,
+                status_channel TEXT,
+                channels TEXT NOT NULL DEFAULT '[]',
+                history TEXT NOT NULL DEFAULT '',
+                history_dropped INT NOT NULL DEFAULT 0,
+                event_source TEXT,
+                first_at BIGINT,
+                overdue_at BIGINT,
+                expect_within BIGINT,
+                overdue BOOLEAN NOT NULL DEFAULT false,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (source_id, message_id)
+            )
+            """,
+            "CREATE INDEX messages_overdue ON messages (overdue_at) WHERE overdue_at IS NOT NULL",
+            "CREATE INDEX messages_expiry ON messages (expires_at)",
+            "CREATE INDEX messages_id ON messages (message_id)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -40,7 +40,7 @@ extension PostgresStore {
     /// A key seen twice in the group counts once (the first copy), as it would in one transaction inserting row by
     /// row; the database decides the rest, so a copy committed by another instance (or a moment ago) is refused.
     /// Keys are inserted in one order (sorted), so two instances' groups never wait on each other's keys in a cycle.
-    static func insert(_ requests: [IngestRequest], _ connection: PostgresConnection, _ logger: Logger) async throws -> [Bool] {
+    static func insert(_ requests: [IngestRequest], _ connection: PostgresConnection, _ logger: Logger) async throws -> [IngestOutcome] {
         struct Key: Hashable { var source: String, event: String }
         var firstCopy = Set<Key>()
         var candidates: [(key: Key, expires: Int64, now: Int64)] = []
@@ -53,7 +53,7 @@ extension PostgresStore {
                 if first { candidates.append((key, request.dedupExpiresAtMilliseconds, request.receivedAtMilliseconds)) }
             }
         }
-        guard !candidates.isEmpty else { return isCandidate }
+        guard !candidates.isEmpty else { return isCandidate.map { _ in .duplicate } }
         // A held key is taken over only once expired (as of the request that brings it again).
         let rows = try await connection.query("""
             WITH k AS (SELECT * FROM unnest(\(candidates.map(\.key.source))::text[], \(candidates.map(\.key.event))::text[],
@@ -68,19 +68,29 @@ extension PostgresStore {
         var won = Set<Key>()
         for try await (source, event) in rows.decode((String, String).self) { won.insert(Key(source: source, event: event)) }
 
-        var accepted: [Bool] = []
+        var accepted: [IngestOutcome] = []
         accepted.reserveCapacity(isCandidate.count)
         var events: [(request: IngestRequest, item: IngestRequest.Event)] = []
+        var acceptedIndex: [Int] = []
         var index = 0
         for request in requests {
             for item in request.events {
                 let new = isCandidate[index] && won.contains(Key(source: request.sourceID, event: item.event.id))
-                accepted.append(new)
-                if new { events.append((request, item)) }
+                accepted.append(new ? IngestOutcome(isNew: true) : .duplicate)
+                if new {
+                    events.append((request, item))
+                    acceptedIndex.append(index)
+                }
                 index += 1
             }
         }
+        try await endWaits(requests, accepted, connection, logger)
         guard !events.isEmpty else { return accepted }
+        let progress = try await record(events, connection, logger)
+        for (position, value) in zip(acceptedIndex, progress) { accepted[position].progress = value }
+        let canonical = zip(events, progress).map { event, progress in
+            ByteBuffer(bytes: progress.map(event.item.event.canonical(with:)) ?? event.item.event.canonical)
+        }
 
         let eventRows = try await connection.query("""
             INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough)
@@ -89,7 +99,7 @@ extension PostgresStore {
             FROM unnest(\(events.map(\.request.sourceID))::text[], \(events.map(\.item.event.id))::text[],
                         \(events.map(\.request.provider.rawValue))::text[], \(events.map(\.item.event.type))::text[],
                         \(events.map(\.item.event.eventTime))::int8[], \(events.map(\.request.receivedAtMilliseconds))::int8[],
-                        \(events.map(\.item.event.redelivery))::bool[], \(events.map { ByteBuffer(bytes: $0.item.event.canonical) })::bytea[],
+                        \(events.map(\.item.event.redelivery))::bool[], \(canonical)::bytea[],
                         \(events.map(\.item.keepPassthrough))::bool[],
                         \(events.map { $0.item.keepPassthrough ? ByteBuffer(bytes: $0.item.event.passthrough) : ByteBuffer() })::bytea[])
                  AS u (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, has_passthrough, passthrough)
@@ -102,10 +112,10 @@ extension PostgresStore {
         var jobRows: [Int64] = []
         var jobDestinations: [String] = []
         var jobTimes: [Int64] = []
-        for (request, item) in events {
+        for ((request, item), progress) in zip(events, progress) {
             guard let row = rowOf[Key(source: request.sourceID, event: item.event.id)] else { continue }
             var seen = Set<String>()
-            for destination in item.destinations where seen.insert(destination).inserted {
+            for destination in item.jobDestinations(progress) where seen.insert(destination).inserted {
                 jobRows.append(row)
                 jobDestinations.append(destination)
                 jobTimes.append(request.receivedAtMilliseconds)

@@ -71,6 +71,32 @@ enum SQLiteSchema {
                 CREATE TABLE turns (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-ledger") { db in
+            // The receipt ledger: one row per (source, message id). `overdue_at` is set only while the message is
+            // waited for, so the overdue scan walks a partial index of exactly those rows, in deadline order.
+            try db.execute(sql: """
+                CREATE TABLE messages (
+                    source_id TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    status TEXT,
+                    rank INTEGER NOT NULL DEFAULT 0,
+                    status_channel TEXT,
+                    channels TEXT NOT NULL DEFAULT '[]',
+                    history TEXT NOT NULL DEFAULT '',
+                    history_dropped INTEGER NOT NULL DEFAULT 0,
+                    event_source TEXT,
+                    first_at INTEGER,
+                    overdue_at INTEGER,
+                    expect_within INTEGER,
+                    overdue INTEGER NOT NULL DEFAULT 0,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (source_id, message_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX messages_overdue ON messages (overdue_at) WHERE overdue_at IS NOT NULL;
+                CREATE INDEX messages_expiry ON messages (expires_at);
+                CREATE INDEX messages_id ON messages (message_id);
+                """)
+        }
         return migrator
     }
 }

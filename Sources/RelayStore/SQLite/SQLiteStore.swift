@@ -136,7 +136,7 @@ public final class SQLiteStore: GroupCommittingStore {
     func commitError(_ error: any Error) -> StoreError { StoreError("cannot commit", sqlite: error) }
 
     /// One request's rows, inside the group's transaction.
-    static func insert(_ request: IngestRequest, _ db: Database) throws -> [Bool] {
+    static func insert(_ request: IngestRequest, _ db: Database) throws -> [IngestOutcome] {
         let dedup = try db.cachedStatement(sql: """
             INSERT INTO dedup_keys (source_id, event_id, expires_at) VALUES (?, ?, ?)
             ON CONFLICT (source_id, event_id) DO UPDATE SET expires_at = excluded.expires_at
@@ -151,24 +151,28 @@ public final class SQLiteStore: GroupCommittingStore {
             VALUES (?, ?, 'pending', 0, ?, ?, ?)
             """)
         let now = request.receivedAtMilliseconds
-        var results: [Bool] = []
+        var results: [IngestOutcome] = []
         results.reserveCapacity(request.events.count)
         for item in request.events {
             let e = item.event
             try dedup.execute(arguments: [request.sourceID, e.id, request.dedupExpiresAtMilliseconds, now])
             guard db.changesCount == 1 else {
-                results.append(false)
+                // An overdue event stored before (by another scan) still ends the wait it was emitted for.
+                if let report = e.status, report.kind == .overdue { try SQLiteLedger.endWait(request.sourceID, report.messageID, db) }
+                results.append(.duplicate)
                 continue
             }
+            // The ledger is read and written here, in the one writer's transaction: no other write comes between.
+            let progress = try e.status.map { report in try SQLiteLedger.record(report, of: e, in: request, db) }
             try event.execute(arguments: [
                 request.sourceID, e.id, request.provider.rawValue, e.type, e.eventTime, now, e.redelivery,
-                Data(e.canonical), item.keepPassthrough ? Data(e.passthrough) : nil,
+                Data(progress.map(e.canonical(with:)) ?? e.canonical), item.keepPassthrough ? Data(e.passthrough) : nil,
             ])
             let row = db.lastInsertedRowID
-            for destination in item.destinations {
+            for destination in item.jobDestinations(progress) {
                 try job.execute(arguments: [row, destination, now, now, now])
             }
-            results.append(true)
+            results.append(IngestOutcome(isNew: true, progress: progress))
         }
         return results
     }

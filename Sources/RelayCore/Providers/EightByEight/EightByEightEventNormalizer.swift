@@ -70,8 +70,17 @@ enum EightByEightEventNormalizer {
         let canonical = CanonicalEvent(
             id: id, source: "/8x8/" + (account ?? sourceID), type: type, timeMilliseconds: time, subject: umid,
             data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: body)
-        return IncomingEvent(
-            id: id, type: type, eventTime: time, redelivery: false, canonical: canonical.serialized(), passthrough: bytes)
+        let (serialized, progressOffset) = canonical.serializedMarkingProgress(rawBytes: JSONWriter.serialize(body))
+        var event = IncomingEvent(id: id, type: type, eventTime: time, redelivery: false, canonical: serialized, passthrough: bytes)
+        // A status event joins its message's ledger, keyed by umid (every outbound status event has one).
+        if let state, let umid {
+            let detail = status?["detail"]?.stringValue?.lowercased()
+            event.status = StatusReport(
+                messageID: umid, channel: channel ?? "", status: state, detail: detail,
+                rank: EightByEightStatusRank.rank(status: state, detail: detail), eventSource: canonical.source,
+                progressOffset: progressOffset)
+        }
+        return event
     }
 
     /// One part of a composite dedup key, with `%` and `:` escaped so that no two field combinations make one key

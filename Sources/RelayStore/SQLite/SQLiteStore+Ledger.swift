@@ -1,0 +1,90 @@
+import GRDB
+import RelayCore
+
+/// The receipt ledger's rows in SQLite.
+enum SQLiteLedger {
+    static let columns = """
+        source_id, message_id, status, rank, status_channel, channels, history, history_dropped, event_source, first_at,
+        overdue_at, expect_within, overdue, expires_at
+        """
+
+    /// Applies one new status event to its message's row (created when absent), inside the ingest transaction.
+    static func record(_ report: StatusReport, of event: IncomingEvent, in request: IngestRequest, _ db: Database) throws -> MessageProgress {
+        let select = try db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE source_id = ? AND message_id = ?")
+        var record = try Row.fetchOne(select, arguments: [request.sourceID, report.messageID]).map(Self.record)
+            ?? MessageRecord(sourceID: request.sourceID, messageID: report.messageID, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
+        let progress = record.apply(
+            report, eventID: event.id, timeMilliseconds: event.eventTime, receivedAtMilliseconds: request.receivedAtMilliseconds,
+            expectWithinMilliseconds: request.expectReceiptMilliseconds, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
+        try save(record, db)
+        return progress
+    }
+
+    /// Marks a message overdue with no deadline left.
+    static func endWait(_ sourceID: String, _ messageID: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE messages SET overdue_at = NULL, overdue = 1 WHERE source_id = ? AND message_id = ?",
+                       arguments: [sourceID, messageID])
+    }
+
+    static func save(_ record: MessageRecord, _ db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try upsert.execute(arguments: [
+            record.sourceID, record.messageID, record.status, record.rank, record.statusChannel, record.channelsColumn,
+            record.historyColumn, record.historyDropped, record.eventSource, record.firstAtMilliseconds,
+            record.overdueAtMilliseconds, record.expectWithinMilliseconds, record.overdue, record.expiresAtMilliseconds,
+        ])
+    }
+
+    static func record(_ row: Row) -> MessageRecord {
+        var record = MessageRecord(sourceID: row["source_id"], messageID: row["message_id"], expiresAtMilliseconds: row["expires_at"])
+        record.status = row["status"]
+        record.rank = row["rank"]
+        record.statusChannel = row["status_channel"]
+        record.channels = MessageRecord.channels(fromColumn: row["channels"])
+        record.history = MessageRecord.history(fromColumn: row["history"])
+        record.historyDropped = row["history_dropped"]
+        record.eventSource = row["event_source"]
+        record.firstAtMilliseconds = row["first_at"]
+        record.overdueAtMilliseconds = row["overdue_at"]
+        record.expectWithinMilliseconds = row["expect_within"]
+        record.overdue = row["overdue"]
+        return record
+    }
+}
+
+extension SQLiteStore {
+    public func message(sourceID: String, messageID: String) async throws(StoreError) -> MessageRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT \(SQLiteLedger.columns) FROM messages WHERE source_id = ? AND message_id = ?",
+                             arguments: [sourceID, messageID]).map(SQLiteLedger.record)
+        }
+    }
+
+    public func messages(messageID: String) async throws(StoreError) -> [MessageRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT \(SQLiteLedger.columns) FROM messages WHERE message_id = ? ORDER BY source_id LIMIT 100",
+                             arguments: [messageID]).map(SQLiteLedger.record)
+        }
+    }
+
+    public func dueOverdue(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [OverdueMessage] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(SQLiteLedger.columns) FROM messages INDEXED BY messages_overdue
+                WHERE overdue_at IS NOT NULL AND overdue_at <= ? ORDER BY overdue_at LIMIT ?
+                """, arguments: [nowMilliseconds, limit]).map { OverdueMessage(SQLiteLedger.record($0)) }
+        }
+    }
+
+    public func expireMessages(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.execute(sql: """
+                DELETE FROM messages WHERE (source_id, message_id) IN
+                    (SELECT source_id, message_id FROM messages WHERE expires_at <= ? LIMIT ?)
+                """, arguments: [nowMilliseconds, limit])
+            return db.changesCount
+        }
+    }
+}
