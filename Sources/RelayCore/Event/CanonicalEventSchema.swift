@@ -59,8 +59,27 @@ public enum CanonicalEventSchema {
         },
         "detail": { "type": "string" },
         "pricing_category": { "type": "string" },
+        "progress": {
+          "type": "object",
+          "description": "Status events of a message in the receipt ledger: whether this event advanced the message, and the message's status before it.",
+          "required": ["advanced", "previous"],
+          "additionalProperties": false,
+          "properties": {
+            "advanced": { "type": "boolean" },
+            "previous": { "type": ["string", "null"], "pattern": "^[a-z0-9_]+$" }
+          }
+        },
+        "expected_within_seconds": {
+          "type": "integer",
+          "minimum": 0,
+          "description": "delivery.overdue only: how long after the message's first event (or its registration) a receipt was expected."
+        },
+        "reason": { "type": "string", "description": "delivery.overdue only: what the missing receipt means, when the provider documents it." },
         "received_at": { "$ref": "#/$defs/timestamp" },
-        "raw": { "type": "object", "description": "The provider's event object, verbatim." }
+        "raw": {
+          "type": ["object", "null"],
+          "description": "The provider's event object, verbatim; null for relay's own delivery.overdue."
+        }
       }
     }
   },

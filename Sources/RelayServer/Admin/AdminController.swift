@@ -25,6 +25,17 @@ public struct AdminController: Sendable {
             let letters = try await self.store.deadLetters(destination: destination, limit: limit)
             return AdminJSON.response(letters.map(DeadLetterBody.init))
         }
+        admin.get("/messages/:source/:message") { _, context in
+            let source = try context.parameters.require("source")
+            let message = try context.parameters.require("message")
+            guard let record = try await self.store.message(sourceID: source, messageID: message) else {
+                let known = self.config.current.source(source) != nil
+                throw APIError(.notFound, "unknown_message", known
+                    ? "no message \"\(message.prefix(200))\" from source \"\(source)\" in the ledger"
+                    : "no source \"\(source.prefix(64))\" is configured")
+            }
+            return AdminJSON.response(MessageBody(record))
+        }
         admin.post("/dead-letters/replay") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             let replay = try ReplayRequest.parse(Array(buffer: body))
