@@ -49,7 +49,7 @@ public struct RelayApplication: Sendable {
             configuration: ListenerSettings.adminConfiguration(initial),
             onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let overdue = OverdueService(intake: Intake(config: config, store: store, onJobsCreated: { dispatcher.wake() }), logger: logger, turn: turn)
+        let overdue = OverdueService(intake: Intake(config: config, store: store, onJobsCreated: { dispatcher.wake() }), logger: logger)
         var services: [any Service] = [store, MaintenanceService(store: store, logger: logger, turn: turn), overdue]
         if let configPath { services.append(ConfigReloader(path: configPath, config: config, logger: logger)) }
         // Last, so a graceful shutdown reaches it first: /readyz turns 503 while the listeners still accept.
