@@ -4,7 +4,8 @@
   freeport [N]                     N different free TCP ports on 127.0.0.1
   wrk-json FILE                    the BENCH_JSON line that line.lua printed into a wrk output, as JSON
   wait-ready URL LAUNCH_NS [T]     polls URL until 200; prints seconds since LAUNCH_NS (time.time_ns()) or fails after T s
-  metrics URL                      relay's /metrics digested: ack quantiles, commit groups, event counts (JSON)
+  metrics URL                      relay's /metrics digested: ack quantiles, commit groups, event counts, ledger
+                                   status events that advanced their message or were stale (JSON)
   drain ADMIN TOKEN BACKLOG T      polls /admin/stats until no destination has more than BACKLOG pending, none in
                                    flight and delivered >= accepted; prints JSON with the seconds it took
   sample ADMIN TOKEN BACKLOG N      undelivered jobs (pending + in flight, less BACKLOG per destination) once a second,
@@ -128,6 +129,9 @@ def metrics_digest(url: str) -> dict:
         "events_per_commit": round(events / commits, 2) if commits else None,
         "accepted": total("relay_events_total", outcome="accepted"),
         "duplicates": total("relay_events_total", outcome="duplicate"),
+        # The receipt ledger (relay_status_events_total{source,progress}), summed over sources; 0 for LINE loads.
+        "status_advanced": total("relay_status_events_total", progress="advanced"),
+        "status_stale": total("relay_status_events_total", progress="stale"),
         "ingest_requests": total("relay_ingest_requests_total"),
         "ingest_non200": sum(v for n, labels, v in samples
                              if n == "relay_ingest_requests_total" and labels.get("status") != "200"),

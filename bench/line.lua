@@ -1,6 +1,8 @@
 -- wrk script for the benchmark: POSTs pre-signed LINE webhooks, each request a different line of the file.
--- Usage: wrk ... -s bench/line.lua URL -- FILE THREADS
--- Thread k of n sends lines k, k+n, k+2n, ... of FILE (base64 signature TAB body), so no two requests repeat
+-- Usage: wrk ... -s bench/line.lua URL -- FILE THREADS [HEADER]
+-- Each line of FILE is a header value TAB body; the value is sent in HEADER (default X-Line-Signature, where the
+-- lines of gen_line.py carry their base64 signature; the ledger section sends gen_8x8.py's in Authorization).
+-- Thread k of n sends lines k, k+n, k+2n, ... of FILE, so no two requests repeat
 -- until a thread runs out of lines; it then starts its slice again, and `done` reports those repeats.
 -- The URL's path is the path posted to. At the end one line is printed for run.sh:
 --   BENCH_JSON {"requests":..,"duration_s":..,"rps":..,"non2xx":..,"p50_ms":..,...}
@@ -15,18 +17,18 @@ function setup(thread)
 end
 
 function init(args)
-   local file, nthreads = args[1], tonumber(args[2])
-   assert(file and nthreads, "usage: -- FILE THREADS")
+   local file, nthreads, header = args[1], tonumber(args[2]), args[3] or "X-Line-Signature"
+   assert(file and nthreads, "usage: -- FILE THREADS [HEADER]")
    local path = wrk.path
    requests, n, i, sent = {}, 0, 0, 0
    local line_no = 0
    for line in io.lines(file) do
       if line_no % nthreads == id then
-         local signature, body = line:match("^([^\t]+)\t(.*)$")
+         local value, body = line:match("^([^\t]+)\t(.*)$")
          n = n + 1
          requests[n] = wrk.format("POST", path, {
             ["Content-Type"] = "application/json",
-            ["X-Line-Signature"] = signature,
+            [header] = value,
          }, body)
       end
       line_no = line_no + 1

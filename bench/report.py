@@ -155,6 +155,26 @@ def main() -> None:
         row("ingest only: mean requests per commit", fmt(im.get("requests_per_commit"), 2))
         cpu_row(row, "ingest only", i)
 
+    led = r.get("ledger")
+    if led:
+        lw, lm = led.get("wrk", {}), led.get("metrics", {})
+        iw = (i or {}).get("wrk", {})
+        share = lw["rps"] / iw["rps"] if lw.get("rps") and iw.get("rps") else None
+        row("ledger (8x8 status events, 3 per umid in shuffled order, stored with the receipt ledger, none routed), requests/s",
+            f"{fmt(lw.get('rps'))} ({fmt(lw['rps'] / aw['rps'] if lw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        row("ledger vs ingest only (LINE, no ledger work), requests/s", fmt(None if share is None else share * 100, 1, " %"),
+            "within 15 %", None if share is None else share >= 0.85)
+        row("ledger: ack p50 / p99 (wrk); non-2xx / repeats",
+            f"{fmt(lw.get('p50_ms'), 2)} / {fmt(lw.get('p99_ms'), 2)} ms; {fmt(lw.get('non2xx'))} / {fmt(lw.get('repeats'))}",
+            "p99 <= 50 ms", None if lw.get("p99_ms") is None else lw["p99_ms"] <= 50)
+        row("ledger: mean requests per commit", fmt(lm.get("requests_per_commit"), 2))
+        cpu_row(row, "ledger", led)
+        if lm.get("status_advanced") is not None:
+            row("ledger: status events that advanced their message / were stale (relay_status_events_total); accepted",
+                f"{fmt(lm.get('status_advanced'))} / {fmt(lm.get('status_stale'))}; {fmt(lm.get('accepted'))}")
+    elif r.get("skipped_ledger"):
+        row("ledger section", "skipped")
+
     k = r.get("backlog")
     if k:
         kw = k.get("wrk", {})
@@ -201,6 +221,11 @@ def main() -> None:
     print(f"- when: {meta.get('date')}; commit {meta.get('commit')}; {meta.get('cpus')} CPUs; load average at start {meta.get('loadavg')}")
     print(f"- load: `wrk -t{meta.get('threads')} -c{meta.get('connections')} -d{meta.get('duration')} --latency`, "
           f"one distinct signed LINE delivery event per request ({fmt(meta.get('events'))} pre-generated)")
+    if r.get("ledger"):
+        print(f"- ledger = ingest only's set-up (nothing routed) fed 8x8 ChatApps status events through an 8x8 source "
+              f"(`auth: bearer`): {fmt(meta.get('ledger_events'))} pre-generated, distinct umids with 3 statuses each in "
+              "shuffled order, so every event reads and writes its message's ledger row; compared with ingest only's LINE "
+              "events, which have no ledger work")
     print("- H and A' = relay-floor (Sources/relay-floor): relay's stack, Hummingbird in and AsyncHTTPClient out, with none of "
           "relay's work: H answers each POST at once, A' forwards it to the nginx origin and answers after it")
     print("- A = wrk -> nginx proxy_pass (keepalive 64) -> nginx return 200; "

@@ -27,8 +27,11 @@ FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with n
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
+LEDGER=${LEDGER:-1}                 # 0 skips section ledger (ingest's set-up fed 8x8 status events: the receipt ledger's cost)
+LEDGER_EVENTS=${LEDGER_EVENTS:-$EVENTS}  # section ledger: distinct 8x8 status requests (3 statuses per umid, shuffled)
 PG=${PG:-1}                         # 0 skips sections pg1 and pg2 (relay on PostgreSQL: one instance; two behind nginx)
 SECRET=bench-line-channel-secret
+EIGHTXEIGHT_TOKEN=bench-8x8-bearer-token
 TOKEN=bench-admin-token
 DEST_SECRET=whsec_YmVuY2gtZGVzdGluYXRpb24tc2lnbmluZy1zZWNyZXQ=
 
@@ -99,6 +102,7 @@ lib put "$RESULTS" meta "$(python3 -c 'import json,sys; print(json.dumps(dict(zi
   date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +changes)" \
   cpus "$(nproc)" loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" threads "$THREADS" connections "$CONNECTIONS" duration "$DURATION" settle "$SETTLE")"
 lib put "$RESULTS" meta.events "$EVENTS"
+lib put "$RESULTS" meta.ledger_events "$LEDGER_EVENTS"
 lib put "$RESULTS" meta.dest_concurrency "$DEST_CONCURRENCY"
 lib put "$RESULTS" meta.dest_batch "$DEST_BATCH"
 lib put "$RESULTS" meta.batch_concurrency "$BATCH_CONCURRENCY"
@@ -113,6 +117,10 @@ lib_gen() { python3 "$BENCH/gen_line.py" --secret "$SECRET" "$@"; }
 lib_gen --out "$WORK/single.tsv" --requests "$EVENTS" --events-per-request 1
 need=$(( $(seconds_of "$DURATION") * 20000 ))
 [ "$EVENTS" -ge "$need" ] || echo "bench: note: $EVENTS requests last $DURATION only below $(( EVENTS / $(seconds_of "$DURATION") )) requests/s; faster runs repeat bodies (reported)" >&2
+if [ "$LEDGER" = 1 ]; then
+  log "generating $LEDGER_EVENTS 8x8 status requests (distinct umids, 3 statuses each in shuffled order)"
+  python3 "$BENCH/gen_8x8.py" --out "$WORK/8x8.tsv" --requests "$LEDGER_EVENTS" --token "$EIGHTXEIGHT_TOKEN"
+fi
 if [ "$BATCH" = 1 ]; then
   log "generating $BATCH_REQUESTS signed LINE requests ($BATCH_SIZE events each)"
   lib_gen --out "$WORK/batch.tsv" --requests "$BATCH_REQUESTS" --events-per-request "$BATCH_SIZE"
@@ -129,10 +137,12 @@ NGINX_PID=$!; PIDS+=("$NGINX_PID")
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/" 2>/dev/null && break; sleep 0.05; done
 curl -fsS -o /dev/null -X POST -d x "http://127.0.0.1:$PROXY_PORT/webhooks/line" || die "nginx did not start (see $WORK/nginx)"
 
-run_wrk() {  # run_wrk NAME URL FILE [LABEL=PID...] -> $WORK/NAME.wrk; prints BENCH_JSON as JSON; CPU use -> NAME.cpu
+# run_wrk NAME URL FILE [LABEL=PID...] -> $WORK/NAME.wrk; prints BENCH_JSON as JSON; CPU use -> NAME.cpu.
+# WRK_HEADER=NAME sends each line's first field in that header (line.lua's default: X-Line-Signature).
+run_wrk() {
   local name=$1 url=$2 file=$3 json; shift 3
   lib cpu-snap "$@" >"$WORK/$name.cpu0"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$BENCH/line.lua" "$url" -- "$file" "$THREADS" \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$BENCH/line.lua" "$url" -- "$file" "$THREADS" ${WRK_HEADER:+"$WRK_HEADER"} \
     >"$WORK/$name.wrk" 2>&1 || { cat "$WORK/$name.wrk" >&2; die "wrk failed ($name)"; }
   lib cpu-snap "$@" >"$WORK/$name.cpu1"
   grep -v '^BENCH_JSON' "$WORK/$name.wrk" >&2
@@ -162,6 +172,10 @@ sources:
   line:
     provider: line
     channel_secret: $SECRET
+  eightxeight:
+    provider: 8x8
+    auth:
+      bearer: $EIGHTXEIGHT_TOKEN
 destinations:
   sink:
     url: http://127.0.0.1:$ORIGIN_PORT/events
@@ -263,6 +277,24 @@ if [ "$INGEST_ONLY" = 1 ]; then
   lib put "$RESULTS" ingest.rss "$(lib rss "$RELAY_PID")"
   lib put "$RESULTS" ingest.metrics "$(lib metrics "$ADMIN/metrics")"
   stop_relay "$WORK/ingest"
+fi
+
+# --- ledger: ingest's set-up and load size, fed 8x8 status events instead (the receipt ledger's cost) --------------
+# Distinct umids, each with 3 of queued / sent / delivered / read in shuffled order (gen_8x8.py), posted to the 8x8
+# source (a bearer token): every event is stored with its message's ledger row read and written in the same commit,
+# none routed (delivery.* is not message.*). Right after ingest, whose LINE events have no ledger work, to compare.
+if [ "$LEDGER" = 1 ]; then
+  log "ledger: wrk -> relay (8x8 status events stored with the receipt ledger, none routed)"
+  mkdir -p "$WORK/ledger"; write_config "$WORK/ledger" "$DEST_CONCURRENCY" 0 "message.*"
+  start_relay "$WORK/ledger"
+  sleep "$SETTLE"
+  lib put "$RESULTS" ledger.wrk "$(WRK_HEADER=Authorization run_wrk ledger "http://127.0.0.1:$INGEST_PORT/webhooks/eightxeight" "$WORK/8x8.tsv" relay="$RELAY_PID" nginx="$NGINX_PID")"
+  lib put "$RESULTS" ledger.rss "$(lib rss "$RELAY_PID")"
+  lib put "$RESULTS" ledger.metrics "$(lib metrics "$ADMIN/metrics")"
+  curl -fsS "$ADMIN/metrics" >"$WORK/ledger/metrics.txt" || true
+  stop_relay "$WORK/ledger"
+else
+  lib put "$RESULTS" skipped_ledger true
 fi
 
 # populate SECTION ROWS PREFIX STATE AGE_MS NEXT_MS: a store with the schema (relay started and stopped once), then
