@@ -13,7 +13,7 @@ struct Messages: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a message's status, channels, overdue flag and timeline.")
 
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "The provider's message id (8x8 umid, LINE delivery key).") var messageID: String
+        @Argument(help: "The provider's message id (or the delivery key it echoes).") var messageID: String
         @Option(help: "The source id, when the id is held under several.") var source: String?
         @Flag(help: "Print JSON.") var json = false
 

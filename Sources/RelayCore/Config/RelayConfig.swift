@@ -68,7 +68,7 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public static let maximumMaxBuffered = 4 << 30
     /// Default dedup window (7 days).
     public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
-    /// Default `message_window` (14 days: 8x8 may send `read` up to 10 days after sending).
+    /// Default `message_window` (14 days: a provider may send `read` up to 10 days after sending).
     public static let defaultMessageWindow: Duration = .seconds(14 * 86_400)
     /// Default retry schedule.
     public static let defaultRetry: [Duration] = [.seconds(1), .seconds(10), .seconds(30), .seconds(90)]

@@ -3,15 +3,15 @@
 /// stores the event, and writes the resulting `data.progress` into the canonical body at `progressOffset`.
 public struct StatusReport: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
-        /// A provider's receipt (8x8 status, LINE delivery completion).
+        /// A provider's receipt (a status event, a delivery completion).
         case receipt
         /// relay's own `delivery.overdue`: it marks the message overdue and never advances it.
         case overdue
     }
 
-    /// The provider's message id (8x8 `umid`, the LINE delivery key).
+    /// The provider's message id (or the key a delivery completion echoes).
     public var messageID: String
-    /// The channel it was sent on, lower-cased ("whatsapp", "sms", "line"); "" when the provider names none.
+    /// The channel it was sent on, lower-cased ("whatsapp", "sms"); "" when the provider names none.
     public var channel: String
     /// The canonical status (`queued`, `delivered`, ...).
     public var status: String

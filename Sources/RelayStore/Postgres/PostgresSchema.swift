@@ -76,7 +76,7 @@ enum PostgresSchema {
             "CREATE INDEX jobs_in_flight ON jobs (destination, lease_until) WHERE state = 'in_flight'",
             "CREATE TABLE turns (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until BIGINT NOT NULL)",
         ]),
-        // The receipt ledger, as on SQLite: one row per (source, message id); `overdue_at` is set only while the
+        // The receipt ledger, as on SQLite: one row per (message id, source); `overdue_at` is set only while the
         // message is waited for, so the overdue scan walks a partial index of exactly those rows.
         Migration(version: "v3-ledger", sql: [
             """
@@ -95,12 +95,11 @@ enum PostgresSchema {
                 expect_within BIGINT,
                 overdue BOOLEAN NOT NULL DEFAULT false,
                 expires_at BIGINT NOT NULL,
-                PRIMARY KEY (source_id, message_id)
+                PRIMARY KEY (message_id, source_id)
             )
             """,
             "CREATE INDEX messages_overdue ON messages (overdue_at) WHERE overdue_at IS NOT NULL",
             "CREATE INDEX messages_expiry ON messages (expires_at)",
-            "CREATE INDEX messages_id ON messages (message_id)",
         ]),
     ]
 

@@ -32,7 +32,7 @@ extension PostgresStore {
             SELECT * FROM unnest(\(keys.map(\.source))::text[], \(keys.map(\.message))::text[], \(keys.map { expiry[$0]! })::int8[])
                 AS u (source_id, message_id, expires_at)
             ORDER BY source_id, message_id
-            ON CONFLICT (source_id, message_id) DO UPDATE SET expires_at = messages.expires_at
+            ON CONFLICT (message_id, source_id) DO UPDATE SET expires_at = messages.expires_at
             RETURNING to_jsonb(messages.*)::text
             """, logger: logger)
         var records: [MessageKey: MessageRecord] = [:]

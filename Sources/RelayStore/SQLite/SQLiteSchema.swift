@@ -72,8 +72,9 @@ enum SQLiteSchema {
                 """)
         }
         migrator.registerMigration("v4-ledger") { db in
-            // The receipt ledger: one row per (source, message id). `overdue_at` is set only while the message is
-            // waited for, so the overdue scan walks a partial index of exactly those rows, in deadline order.
+            // The receipt ledger: one row per (message id, source); the key leads with the message id, so a lookup by
+            // id alone (`relay messages show` without --source) needs no index of its own. `overdue_at` is set only
+            // while the message is waited for, so the overdue scan walks a partial index of exactly those rows.
             try db.execute(sql: """
                 CREATE TABLE messages (
                     source_id TEXT NOT NULL,
@@ -90,11 +91,10 @@ enum SQLiteSchema {
                     expect_within INTEGER,
                     overdue INTEGER NOT NULL DEFAULT 0,
                     expires_at INTEGER NOT NULL,
-                    PRIMARY KEY (source_id, message_id)
+                    PRIMARY KEY (message_id, source_id)
                 ) WITHOUT ROWID;
                 CREATE INDEX messages_overdue ON messages (overdue_at) WHERE overdue_at IS NOT NULL;
                 CREATE INDEX messages_expiry ON messages (expires_at);
-                CREATE INDEX messages_id ON messages (message_id);
                 """)
         }
         return migrator
