@@ -25,7 +25,9 @@ extension Intake {
                 let event = OverdueEvent.make(
                     sourceID: sourceID, provider: provider, messageID: message.messageID, status: message.status,
                     channel: message.channel, eventSource: message.eventSource, deadlineMilliseconds: message.deadlineMilliseconds,
-                    expectWithinMilliseconds: message.expectWithinMilliseconds, receivedAtMilliseconds: now)
+                    expectWithinMilliseconds: message.expectWithinMilliseconds,
+                    reason: message.expectWithinMilliseconds.flatMap { source?.provider.overdueReason(within: .milliseconds($0)) },
+                    receivedAtMilliseconds: now)
                 var routed = Self.routed(event, sourceID: sourceID, config: config)
                 // relay's own event has no provider format to pass through: passthrough destinations do not get it.
                 let canonicalOnly = { (id: String) in config.destination(id)?.format != .passthrough }

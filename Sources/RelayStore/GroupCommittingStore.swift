@@ -11,6 +11,11 @@ extension GroupCommittingStore {
         return accepted
     }
 
+    public func expect(_ request: ExpectationRequest) async throws(StoreError) -> ExpectationResult {
+        guard case .expected(let result) = try await grouped(.expect(request)) else { return ExpectationResult(registered: 0, alreadyMet: 0) }
+        return result
+    }
+
     /// Runs `operation` in the next group commit.
     func grouped(_ operation: WriteOperation) async throws(StoreError) -> WriteResult {
         do {

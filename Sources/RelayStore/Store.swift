@@ -25,6 +25,10 @@ public protocol Store: Service {
     /// Messages whose overdue deadline is at or before `nowMilliseconds`, earliest first, at most `limit` (an index
     /// range: the scan never reads a message that is not due). Storing their `delivery.overdue` clears the deadline.
     func dueOverdue(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [OverdueMessage]
+    /// Registers deliveries the backend expects (SPEC section 10a), in one committed (fsync'd) transaction: a key not
+    /// held yet waits until its deadline; a key whose message already reached past `sent` is met at once; a key
+    /// already waited for keeps its first deadline (registering twice is one expectation).
+    func expect(_ request: ExpectationRequest) async throws(StoreError) -> ExpectationResult
     /// Deletes ledgers whose `message_window` has passed, at most `limit`; returns how many.
     func expireMessages(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
 
@@ -107,6 +111,49 @@ public struct IngestRequest: Sendable {
         self.messageExpiresAtMilliseconds = messageExpiresAtMilliseconds ?? dedupExpiresAtMilliseconds
         self.expectReceiptMilliseconds = expectReceiptMilliseconds
         self.events = events
+    }
+}
+
+/// Expected deliveries of one source: keys (what the provider's receipt will echo) and how long each may take.
+public struct ExpectationRequest: Sendable {
+    public struct Expectation: Sendable, Equatable {
+        public var key: String
+        public var withinMilliseconds: Int64
+
+        public init(key: String, withinMilliseconds: Int64) {
+            self.key = key
+            self.withinMilliseconds = withinMilliseconds
+        }
+    }
+
+    public var sourceID: String
+    public var nowMilliseconds: Int64
+    /// How long the ledger keeps a message past its deadline (`message_window`).
+    public var windowMilliseconds: Int64
+    public var expectations: [Expectation]
+
+    public init(sourceID: String, nowMilliseconds: Int64, windowMilliseconds: Int64, expectations: [Expectation]) {
+        self.sourceID = sourceID
+        self.nowMilliseconds = nowMilliseconds
+        self.windowMilliseconds = windowMilliseconds
+        self.expectations = expectations
+    }
+
+    /// One expectation per key (the first), in key order: the order both stores lock rows in.
+    var distinct: [Expectation] {
+        var seen = Set<String>()
+        return expectations.filter { seen.insert($0.key).inserted }.sorted { $0.key < $1.key }
+    }
+}
+
+/// `{"registered": n, "already_met": m}`.
+public struct ExpectationResult: Sendable, Equatable {
+    public var registered: Int
+    public var alreadyMet: Int
+
+    public init(registered: Int, alreadyMet: Int) {
+        self.registered = registered
+        self.alreadyMet = alreadyMet
     }
 }
 

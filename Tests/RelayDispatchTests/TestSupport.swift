@@ -88,8 +88,9 @@ enum LINE {
     }
 
     /// One delivery-completion event (canonical type `delivery.delivered`).
-    static func deliveryEvent(id: String, timestamp: Int64 = Timestamp.nowMilliseconds()) -> String {
-        #"{"type":"delivery","delivery":{"data":"68df277462529930889fab80ecffdc0883906320591df93c25efc08300410fc2"},"#
+    static func deliveryEvent(id: String, timestamp: Int64 = Timestamp.nowMilliseconds(),
+                              data: String = "68df277462529930889fab80ecffdc0883906320591df93c25efc08300410fc2") -> String {
+        #"{"type":"delivery","delivery":{"data":"\#(data)"},"#
             + #""webhookEventId":"\#(id)","deliveryContext":{"isRedelivery":false},"timestamp":\#(timestamp),"mode":"active"}"#
     }
 

@@ -12,6 +12,25 @@ extension Sample {
         return try! EightByEightProvider().events(from: Array(body.utf8), sourceID: "eightxeight", receivedAtMilliseconds: time)[0]
     }
 
+    /// A LINE delivery completion echoing `key`, as the provider normalizes it.
+    static func lineDelivery(_ key: String, at time: Int64 = now) -> IncomingEvent {
+        let body = #"{"destination":"U1","events":[{"type":"delivery","delivery":{"data":"\#(key)"},"webhookEventId":"01D\#(key)","timestamp":\#(time),"mode":"active"}]}"#
+        // swiftlint:disable:next force_try
+        return try! LINEProvider().events(from: Array(body.utf8), sourceID: "line", receivedAtMilliseconds: time)[0]
+    }
+
+    static func lineRequest(_ events: [IncomingEvent], at time: Int64 = now) -> IngestRequest {
+        IngestRequest(
+            sourceID: "line", provider: .line, receivedAtMilliseconds: time, dedupExpiresAtMilliseconds: time + 7 * day,
+            messageExpiresAtMilliseconds: time + 14 * day,
+            events: events.map { IngestRequest.Event(event: $0, destinations: ["all"], keepPassthrough: false) })
+    }
+
+    static func expectations(_ keys: [String], within: Int64 = 2_000, at time: Int64 = now) -> ExpectationRequest {
+        ExpectationRequest(sourceID: "line", nowMilliseconds: time, windowMilliseconds: 14 * day,
+                           expectations: keys.map { .init(key: $0, withinMilliseconds: within) })
+    }
+
     /// 8x8 events routed to `all` always and to `adv` only when they advance their message.
     static func ledgerRequest(_ events: [IncomingEvent], at time: Int64 = now, expectReceipt: Int64? = nil) -> IngestRequest {
         IngestRequest(
@@ -111,6 +130,49 @@ extension StoreContract {
                 // A receipt after the deadline still advances the message.
                 let receipt = try await Self.progress(store, Sample.status("late", "delivered"), at: t0 + 5_000, expectReceipt: 2_000)
                 #expect(receipt.progress == MessageProgress(advanced: true, previous: "sent"))
+            }
+        }
+
+        /// SPEC section 10a: registered keys wait for their delivery; one that never comes is overdue, one that came
+        /// before the registration meets it at once, and registering twice is one expectation.
+        @Test(arguments: StoreKind.testable)
+        func expectedDeliveriesAreMetOrBecomeOverdue(kind: StoreKind) async throws {
+            try await withStore(kind) { open in
+                let store = open.store
+                let t0 = Sample.now
+                _ = try await store.ingestEvents(Sample.lineRequest([Sample.lineDelivery("early")], at: t0 - 1_000))
+                #expect(try await store.expect(Sample.expectations(["tag-1", "tag-2", "tag-3", "early", "tag-1"])) == ExpectationResult(registered: 3, alreadyMet: 1))
+                // Again, later: the same three expectations, their first deadline kept.
+                #expect(try await store.expect(Sample.expectations(["tag-1", "tag-2", "tag-3"], within: 60_000, at: t0 + 500)) == ExpectationResult(registered: 3, alreadyMet: 0))
+                let delivered = try await store.ingestEvents(Sample.lineRequest([Sample.lineDelivery("tag-1"), Sample.lineDelivery("tag-2")], at: t0 + 1_000))
+                #expect(delivered.map(\.progress) == [MessageProgress(advanced: true, previous: nil), MessageProgress(advanced: true, previous: nil)])
+                #expect(try await store.dueOverdue(nowMilliseconds: t0 + 1_999, limit: 10).isEmpty)
+                let due = try await store.dueOverdue(nowMilliseconds: t0 + 2_000, limit: 10)
+                #expect(due.map(\.messageID) == ["tag-3"] && due.first?.status == nil && due.first?.expectWithinMilliseconds == 2_000)
+                let record = try #require(try await store.message(sourceID: "line", messageID: "tag-1"))
+                #expect(record.status == "delivered" && record.channelStatuses.map(\.channel) == ["line"] && record.overdueAtMilliseconds == nil)
+                // Met after the fact by a delivery past the deadline: it still advances.
+                _ = try await store.ingestEvents(Sample.lineRequest([Sample.lineDelivery("tag-3")], at: t0 + 5_000))
+                #expect(try await store.message(sourceID: "line", messageID: "tag-3")?.status == "delivered")
+            }
+        }
+
+        /// Two stores on one database registering the same keys at once hold one expectation per key.
+        @Test(.enabled(if: OptionalTool.postgres.isAvailable, Comment(rawValue: OptionalTool.postgres.skipReason)))
+        func expectationsRegisteredOnTwoInstancesAtOnceAreOne() async throws {
+            let url = try await TestPostgres.shared.makeDatabase()
+            let first = try PostgresStore(url: url)
+            let second = try PostgresStore(url: url)
+            try await first.serving {
+                try await second.serving {
+                    let keys = (0..<200).map { "k-\($0)" }
+                    let results = try await withThrowingTaskGroup(of: ExpectationResult.self) { group in
+                        for store in [first, second, first, second] { group.addTask { try await store.expect(Sample.expectations(keys.shuffled())) } }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    #expect(results.allSatisfy { $0 == ExpectationResult(registered: 200, alreadyMet: 0) })
+                    #expect(try await second.dueOverdue(nowMilliseconds: Sample.now + 2_000, limit: 1_000).count == 200)
+                }
             }
         }
 

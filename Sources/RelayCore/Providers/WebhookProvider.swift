@@ -23,6 +23,12 @@ public protocol WebhookProvider: Sendable {
     /// The rank of a status in the provider's delivery order (higher is further); nil for a status that never
     /// advances a message (unknown, or a provider without receipts).
     func statusRank(status: String, detail: String?) -> Int?
+    /// Why a message with no receipt within `within` was not delivered, when the provider documents it (the
+    /// `delivery.overdue` event's `data.reason`); nil otherwise.
+    func overdueReason(within: Duration) -> String?
+    /// Whether a backend may register the deliveries it expects from this provider (`POST /admin/expectations`):
+    /// for a provider whose API answers a send before it knows the outcome, and whose receipts echo a key.
+    var acceptsExpectations: Bool { get }
 
     /// The sample webhooks `relay simulate` can send, by name.
     var sampleNames: [String] { get }
@@ -40,6 +46,8 @@ extension WebhookProvider {
 
     public var passthroughHeaderNames: [String] { [] }
     public func statusRank(status: String, detail: String?) -> Int? { nil }
+    public func overdueReason(within: Duration) -> String? { nil }
+    public var acceptsExpectations: Bool { false }
     public var sinkCheck: SinkCheck? { nil }
 
     /// Parses the body as JSON, turning a parse failure into a ``PayloadError``.

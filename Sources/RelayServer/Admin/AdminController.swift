@@ -36,6 +36,12 @@ public struct AdminController: Sendable {
             }
             return AdminJSON.response(MessageBody(record))
         }
+        admin.post("/expectations") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let expectations = try ExpectationsBody.parse(Array(buffer: body), config: self.config.current, nowMilliseconds: Timestamp.nowMilliseconds())
+            let result = try await self.store.expect(expectations)
+            return AdminJSON.response(ExpectationsResult(registered: result.registered, alreadyMet: result.alreadyMet))
+        }
         admin.post("/dead-letters/replay") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             let replay = try ReplayRequest.parse(Array(buffer: body))

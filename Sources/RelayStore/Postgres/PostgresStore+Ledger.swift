@@ -58,6 +58,32 @@ extension PostgresStore {
         return progress
     }
 
+    /// The expectations' rows in one statement (see ``Store/expect(_:)``): the upsert locks each row, so an
+    /// expectation and its delivery arriving at once on two instances are applied one after the other.
+    static func expect(_ request: ExpectationRequest, _ connection: PostgresConnection, _ logger: Logger) async throws -> ExpectationResult {
+        let items = request.distinct
+        guard !items.isEmpty else { return ExpectationResult(registered: 0, alreadyMet: 0) }
+        let deadlines = items.map { request.nowMilliseconds + $0.withinMilliseconds }
+        let waiting = "messages.rank <= \(MessageRecord.waitingRank) AND messages.overdue_at IS NULL AND NOT messages.overdue"
+        let rows = try await connection.query("""
+            INSERT INTO messages (message_id, source_id, overdue_at, expect_within, expires_at)
+            SELECT message_id, \(request.sourceID), overdue_at, expect_within, overdue_at + \(request.windowMilliseconds)
+            FROM unnest(\(items.map(\.key))::text[], \(deadlines)::int8[], \(items.map(\.withinMilliseconds))::int8[])
+                AS u (message_id, overdue_at, expect_within)
+            ORDER BY message_id
+            ON CONFLICT (message_id, source_id) DO UPDATE SET
+                overdue_at = CASE WHEN \(unescaped: waiting) THEN excluded.overdue_at ELSE messages.overdue_at END,
+                expect_within = CASE WHEN \(unescaped: waiting) THEN excluded.expect_within ELSE messages.expect_within END,
+                expires_at = GREATEST(messages.expires_at, excluded.expires_at)
+            RETURNING rank
+            """, logger: logger)
+        var result = ExpectationResult(registered: 0, alreadyMet: 0)
+        for try await rank in rows.decode(Int.self) {
+            if rank > MessageRecord.waitingRank { result.alreadyMet += 1 } else { result.registered += 1 }
+        }
+        return result
+    }
+
     /// An overdue event stored before (by another scan) still ends the wait it was emitted for.
     static func endWaits(_ requests: [IngestRequest], _ outcomes: [IngestOutcome], _ connection: PostgresConnection, _ logger: Logger) async throws {
         var sources: [String] = []

@@ -29,6 +29,8 @@ extension PostgresStore {
                     results.append(.claimed(try await Self.claim(destination: destination, now: now, limit: limit, lease: lease, connection, logger)))
                 case .complete(let outcomes, let now):
                     results.append(.completed(fenced: try await Self.complete(outcomes, now: now, connection, logger)))
+                case .expect(let request):
+                    results.append(.expected(try await Self.expect(request, connection, logger)))
                 }
             }
             return results

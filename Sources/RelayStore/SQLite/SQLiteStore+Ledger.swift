@@ -20,6 +20,33 @@ enum SQLiteLedger {
         return progress
     }
 
+    /// The expectations' rows, inside the group's transaction (see ``Store/expect(_:)``).
+    static func expect(_ request: ExpectationRequest, _ db: Database) throws -> ExpectationResult {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO messages (message_id, source_id, overdue_at, expect_within, expires_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (message_id, source_id) DO UPDATE SET
+                overdue_at = CASE WHEN \(waiting) THEN excluded.overdue_at ELSE overdue_at END,
+                expect_within = CASE WHEN \(waiting) THEN excluded.expect_within ELSE expect_within END,
+                expires_at = MAX(expires_at, excluded.expires_at)
+            """)
+        let rank = try db.cachedStatement(sql: "SELECT rank FROM messages WHERE message_id = ? AND source_id = ?")
+        var result = ExpectationResult(registered: 0, alreadyMet: 0)
+        for expectation in request.distinct {
+            let deadline = request.nowMilliseconds + expectation.withinMilliseconds
+            try upsert.execute(arguments: [expectation.key, request.sourceID, deadline, expectation.withinMilliseconds,
+                                           deadline + request.windowMilliseconds])
+            if try Int.fetchOne(rank, arguments: [expectation.key, request.sourceID]) ?? 0 > MessageRecord.waitingRank {
+                result.alreadyMet += 1
+            } else {
+                result.registered += 1
+            }
+        }
+        return result
+    }
+
+    /// An existing row starts waiting only if nothing is waited for yet and it has not passed `sent`.
+    static let waiting = "rank <= \(MessageRecord.waitingRank) AND overdue_at IS NULL AND overdue = 0"
+
     /// Marks a message overdue with no deadline left.
     static func endWait(_ sourceID: String, _ messageID: String, _ db: Database) throws {
         try db.execute(sql: "UPDATE messages SET overdue_at = NULL, overdue = 1 WHERE source_id = ? AND message_id = ?",

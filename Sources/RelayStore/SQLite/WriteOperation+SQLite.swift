@@ -8,6 +8,7 @@ extension WriteOperation {
         case .claim(let destination, let now, let limit, let lease):
             return .claimed(try SQLiteStore.claim(destination: destination, now: now, limit: limit, lease: lease, db))
         case .complete(let outcomes, let now): return .completed(fenced: try SQLiteStore.complete(outcomes, now: now, db))
+        case .expect(let request): return .expected(try SQLiteLedger.expect(request, db))
         }
     }
 }

@@ -61,9 +61,18 @@ enum LINEEventNormalizer {
         let canonical = CanonicalEvent(
             id: id, source: "/line/" + (destination ?? sourceID), type: type, timeMilliseconds: time,
             subject: subject, data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: event)
-        return IncomingEvent(
+        let (serialized, progressOffset) = canonical.serializedMarkingProgress(rawBytes: eventBytes)
+        var incoming = IncomingEvent(
             id: id, type: type, eventTime: time, redelivery: redelivery,
-            canonical: canonical.serialized(rawBytes: eventBytes), passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
+            canonical: serialized, passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
+        // A delivery completion joins the ledger under the key it echoes (the delivery tag or phone hash the backend
+        // registers as an expectation: SPEC section 10a).
+        if lineType == "delivery", let key = object["delivery"]?["data"]?.stringValue, !key.isEmpty {
+            incoming.status = StatusReport(
+                messageID: key, channel: "line", status: "delivered", detail: nil, rank: LINEProvider.deliveredRank,
+                eventSource: canonical.source, progressOffset: progressOffset)
+        }
+        return incoming
     }
 
     /// LINE delivery data is a SHA-256 phone hash (64 hex digits) or a free-form delivery tag.

@@ -11,6 +11,19 @@ public struct LINEProvider: WebhookProvider {
     public init() {}
 
     public var kind: ProviderKind { .line }
+
+    /// A delivery completion is LINE's only receipt: it ranks as a delivered message does (SPEC section 10).
+    static let deliveredRank = 4
+
+    public func statusRank(status: String, detail: String?) -> Int? { status == "delivered" ? Self.deliveredRank : nil }
+
+    /// LINE notification messages: the API answers 200 before it knows whether the message reaches the user.
+    public var acceptsExpectations: Bool { true }
+
+    /// What LINE documents a missing delivery completion event to mean (provider-docs, "Additional information").
+    public func overdueReason(within: Duration) -> String? {
+        "no delivery completion event within \(DurationText.format(within)): blocked, no consent or no SMS authentication"
+    }
     public var displayName: String { "LINE" }
     public var credentialHeader: String { "x-line-signature" }
 
