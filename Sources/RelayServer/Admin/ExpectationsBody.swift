@@ -2,14 +2,14 @@ import RelayCore
 import RelayStore
 
 /// The body of `POST /admin/expectations` (SPEC section 10a):
-/// `{"source": "line", "expectations": [{"key": "<delivery data>", "within": "24h"}, ...]}`.
+/// `{"source": "<source id>", "expectations": [{"key": "<delivery data>", "within": "24h"}, ...]}`.
 ///
 /// Strict, like the replay body: an unknown key, a wrong type, an empty key or a `within` that is not a duration is a
 /// 400 naming what is wrong, and nothing is stored.
 public enum ExpectationsBody {
     /// The most expectations one request registers.
     public static let maxExpectations = 1_000
-    /// The longest key accepted (LINE's delivery tags are at most 100 characters; a phone hash is 64).
+    /// The longest key accepted (delivery tags are short: at most 100 characters; a phone hash is 64).
     public static let maxKeyBytes = 1_024
     /// `within` when neither the expectation nor its source's `expect_receipt` gives one.
     public static let defaultWithin: Duration = .seconds(86_400)

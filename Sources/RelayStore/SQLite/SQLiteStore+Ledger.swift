@@ -9,15 +9,25 @@ enum SQLiteLedger {
         """
 
     /// Applies one new status event to its message's row (created when absent), inside the ingest transaction.
+    ///
+    /// Most events are a message's first (every LINE delivery completion, the first of an 8x8 message's statuses), so
+    /// the row is first written as a new message's would be, in one statement that does nothing when the row exists;
+    /// only then is it read and written again.
     static func record(_ report: StatusReport, of event: IncomingEvent, in request: IngestRequest, _ db: Database) throws -> MessageProgress {
-        let select = try db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE source_id = ? AND message_id = ?")
-        var record = try Row.fetchOne(select, arguments: [request.sourceID, report.messageID]).map(Self.record)
-            ?? MessageRecord(sourceID: request.sourceID, messageID: report.messageID, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
-        let progress = record.apply(
-            report, eventID: event.id, timeMilliseconds: event.eventTime, receivedAtMilliseconds: request.receivedAtMilliseconds,
-            expectWithinMilliseconds: request.expectReceiptMilliseconds, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
-        try save(record, db)
-        return progress
+        let apply = { (record: inout MessageRecord) in
+            record.apply(
+                report, eventID: event.id, timeMilliseconds: event.eventTime, receivedAtMilliseconds: request.receivedAtMilliseconds,
+                expectWithinMilliseconds: request.expectReceiptMilliseconds, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
+        }
+        var fresh = MessageRecord(sourceID: request.sourceID, messageID: report.messageID, expiresAtMilliseconds: request.messageExpiresAtMilliseconds)
+        let progress = apply(&fresh)
+        try save(fresh, db, replacing: false)
+        if db.changesCount == 1 { return progress }
+        let select = try db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE message_id = ? AND source_id = ?")
+        guard var record = try Row.fetchOne(select, arguments: [report.messageID, request.sourceID]).map(Self.record) else { return progress }
+        let applied = apply(&record)
+        try save(record, db, replacing: true)
+        return applied
     }
 
     /// The expectations' rows, inside the group's transaction (see ``Store/expect(_:)``).
@@ -53,9 +63,10 @@ enum SQLiteLedger {
                        arguments: [sourceID, messageID])
     }
 
-    static func save(_ record: MessageRecord, _ db: Database) throws {
+    /// Writes the row; without `replacing`, only if there is none yet (`changesCount` says whether it was).
+    static func save(_ record: MessageRecord, _ db: Database, replacing: Bool = true) throws {
         let upsert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try upsert.execute(arguments: [
             record.sourceID, record.messageID, record.status, record.rank, record.statusChannel, record.channelsColumn,
