@@ -16,6 +16,11 @@ final class DestinationWorker: Sendable {
     private let outcomes: OutcomeRecorder
     private let logger: Logger
     private let metrics: AttemptMetrics
+    /// This instance's circuit for the destination, and the pauses every instance obeys (SPEC section 12).
+    let circuit = Circuit()
+    private let pauses: PauseBoard
+    private let rateGate = RateGate()
+    private let stateGauge: DestinationStateGauge
     /// The slow poll: picks up jobs made due by retries, replays or another process.
     static let pollInterval: Duration = .seconds(1)
     /// Jobs claimed ahead of free slots (at least; `concurrency` × `batch` when larger): at 10,000 attempts/s, 100 cover
@@ -24,8 +29,10 @@ final class DestinationWorker: Sendable {
     /// The most jobs one claim takes (one commit's worth), however large `concurrency` times `batch` is.
     static let maximumClaim = 2_000
 
-    init(id: String, config: LiveConfig, store: any Store, forwarder: Forwarder, outcomes: OutcomeRecorder, logger: Logger) {
+    init(id: String, config: LiveConfig, store: any Store, forwarder: Forwarder, outcomes: OutcomeRecorder, pauses: PauseBoard, logger: Logger) {
         self.metrics = AttemptMetrics(destination: id)
+        self.pauses = pauses
+        self.stateGauge = DestinationStateGauge(destination: id)
         self.id = id
         self.config = config
         self.store = store
@@ -42,6 +49,16 @@ final class DestinationWorker: Sendable {
         case claimed([DeliveryJob], asked: Int)
         case released
         case woken
+        case rateSlot
+    }
+
+    /// The destination's state now: paused (the store's word, for every instance), else this instance's circuit.
+    func state(nowMilliseconds now: Int64 = Timestamp.nowMilliseconds()) -> DestinationState {
+        if let pause = pauses.pause(of: id, nowMilliseconds: now) {
+            return DestinationState(state: "paused", sinceMilliseconds: pause.sinceMilliseconds, untilMilliseconds: pause.untilMilliseconds)
+        }
+        let (state, since) = circuit.snapshot
+        return DestinationState(state: state.rawValue, sinceMilliseconds: since, untilMilliseconds: nil)
     }
 
     /// Runs until a graceful shutdown, cancellation or the removal of its destination, then lets the attempts under
@@ -59,10 +76,43 @@ final class DestinationWorker: Sendable {
         var claiming = false
         var waiting = false
         var moreDue = true  // a claim may find jobs: at start, after a full claim, after the bell
+        var rateTicking = false
+        var shownState = ""
         await withTaskGroup(of: Finished.self) { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 guard let destination = config.current.destination(id) else { break }
-                let concurrency = destination.concurrency
+                let now = Timestamp.nowMilliseconds()
+                // What may start now: nothing while paused or open; one probe once the cooldown is over.
+                var blockedUntil: Int64?
+                var startable = Int.max
+                var probe = false
+                if let pause = pauses.pause(of: id, nowMilliseconds: now) {
+                    startable = 0
+                    blockedUntil = pause.untilMilliseconds
+                } else {
+                    switch circuit.gate(nowMilliseconds: now, settings: destination.breaker) {
+                    case .closed: break
+                    case .open(let until):
+                        startable = 0
+                        blockedUntil = until
+                    case .probing: startable = 0
+                    case .probeDue:
+                        startable = 1
+                        probe = true
+                    }
+                }
+                let current = state(nowMilliseconds: now).state
+                if current != shownState {
+                    shownState = current
+                    stateGauge.record(current)
+                }
+                if startable == 0 && !ready.isEmpty {
+                    // Back to pending, schedules untouched, for when the destination may be attempted again.
+                    let claims = ready.map(\.claim)
+                    ready.removeAll()
+                    group.addTask { await self.release(claims); return .released }
+                }
+                let concurrency = probe ? 1 : destination.concurrency
                 let perAttempt = destination.batch ?? 1
                 // Jobs held so long that their claim could lapse before an attempt ends go back unstarted: once it
                 // lapses another instance may attempt them, and two attempts at once is what the lease rules out.
@@ -72,7 +122,18 @@ final class DestinationWorker: Sendable {
                     let claims = lapsing.map(\.claim)
                     group.addTask { await self.release(claims); return .released }
                 }
-                while inFlight < concurrency && !ready.isEmpty {
+                var started = 0
+                var rateWait: Duration?
+                while inFlight < concurrency && !ready.isEmpty && started < startable {
+                    if let wait = rateGate.take(rate: destination.rate) {
+                        rateWait = wait
+                        break
+                    }
+                    if probe {
+                        circuit.startProbe(nowMilliseconds: now)
+                        logger.info("circuit probe: one attempt to see whether the destination is back", metadata: ["event.id": .string(ready[0].eventID)])
+                    }
+                    started += 1
                     let jobs = Array(ready.prefix(perAttempt))
                     ready.removeFirst(jobs.count)
                     inFlight += 1
@@ -82,9 +143,10 @@ final class DestinationWorker: Sendable {
                 let queued = ready.count
                 // Claim when the jobs in hand run low: enough for every slot plus a reserve that outlasts a commit.
                 let capacity = concurrency * perAttempt
-                let reserve = max(capacity, Self.minimumReserve)
-                if !claiming && moreDue && queued <= reserve / 2 {
-                    let limit = min(capacity + reserve - jobsInFlight - queued, Self.maximumClaim)
+                // Rate-limited, a second's worth is enough in hand; a probe needs one.
+                let reserve = probe ? 0 : destination.rate.map { max(1, Int($0.rounded(.up))) } ?? max(capacity, Self.minimumReserve)
+                if !claiming && moreDue && startable > 0 && queued <= reserve / 2 {
+                    let limit = max(1, min(capacity + reserve - jobsInFlight - queued, Self.maximumClaim, probe ? 1 : Int.max))
                     claiming = true
                     moreDue = false
                     group.addTask { await self.claim(limit: limit) }
@@ -94,8 +156,13 @@ final class DestinationWorker: Sendable {
                     waiting = true
                     // Outcomes reach the store a moment after their attempts end, so its next due time may not
                     // know a retry yet; the hint does.
-                    let timeout = inFlight > 0 ? retryHintWait() : min(retryHintWait(), await waitTime())
+                    var timeout = inFlight > 0 || startable == 0 ? retryHintWait() : min(retryHintWait(), await waitTime())
+                    if let blockedUntil { timeout = min(timeout, .milliseconds(max(1, blockedUntil - now))) }
                     group.addTask { await self.doorbell.wait(timeout: timeout); return .woken }
+                }
+                if let rateWait, !rateTicking {
+                    rateTicking = true
+                    group.addTask { try? await Task.sleep(for: rateWait); return .rateSlot }
                 }
                 switch await group.next() {
                 case .attempt(let jobs):
@@ -110,6 +177,8 @@ final class DestinationWorker: Sendable {
                 case .woken:
                     waiting = false
                     moreDue = true
+                case .rateSlot:
+                    rateTicking = false
                 case nil: break
                 }
             }
@@ -215,7 +284,49 @@ final class DestinationWorker: Sendable {
         let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
         // One clock reading for the whole batch: retries due a millisecond apart would be claimed, and sent, apart.
         let finished = Timestamp.nowMilliseconds()
-        for job in jobs { finish(job, Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy, nowMilliseconds: finished)) }
+        let reading = Circuit.reading(result)
+        if let transition = circuit.record(reading, settings: destination.breaker, nowMilliseconds: finished) {
+            report(transition, result: result, settings: destination.breaker)
+            doorbell.ring()  // the loop looks at the gate again
+        }
+        for job in jobs {
+            var outcome = Self.outcome(for: job, attempts: job.attempts + 1, result: result, policy: policy, nowMilliseconds: finished)
+            if destination.breaker != nil, reading == .unhealthy, let held = Self.held(job, outcome, circuit: circuit, policy: policy, nowMilliseconds: finished) {
+                outcome = held
+            }
+            finish(job, outcome)
+        }
+    }
+
+    /// A failure that speaks of the destination's health, not the event's, costs the job nothing while the
+    /// destination is down: with the circuit open the attempt is not counted and the job is due again at once (it
+    /// waits for the circuit, its schedule untouched), and while other attempts fail too it never becomes a dead
+    /// letter (it waits its last delay and is tried again). Nil when the outcome stands: an isolated failure on a
+    /// destination that is otherwise answering still follows the schedule to a dead letter.
+    static func held(_ job: DeliveryJob, _ outcome: JobOutcome, circuit: Circuit, policy: RetryPolicy, nowMilliseconds now: Int64) -> JobOutcome? {
+        if circuit.state != .closed {
+            return JobOutcome(claim: job.claim, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: now,
+                              status: outcome.status, error: outcome.error, response: outcome.response)
+        }
+        guard outcome.state == .dead, circuit.streak >= 2 else { return nil }
+        let wait = policy.schedule.last ?? .seconds(1)
+        return JobOutcome(claim: job.claim, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: now + wait.milliseconds,
+                          status: outcome.status, error: outcome.error, response: outcome.response)
+    }
+
+    /// One log line per change of the circuit.
+    private func report(_ transition: Circuit.Transition, result: Forwarder.Result, settings: BreakerSettings?) {
+        let error = result.error?.description ?? result.status.map { "HTTP \($0)" } ?? ""
+        switch transition {
+        case .opened(let cooldown):
+            logger.warning("circuit open: the destination is failing; no attempts until a probe succeeds", metadata: [
+                "failures": .stringConvertible(settings?.failures ?? 0), "cooldown": .string(DurationText.format(cooldown)), "error": .string(error),
+            ])
+        case .reopened(let cooldown):
+            logger.warning("circuit probe failed; open again", metadata: ["cooldown": .string(DurationText.format(cooldown)), "error": .string(error)])
+        case .closed:
+            logger.notice("circuit closed: the probe succeeded; delivering the backlog")
+        }
     }
 
     /// Counts, logs and hands over one job's outcome.

@@ -23,6 +23,10 @@ public final class Dispatcher: Service, Sendable {
     /// Rung when the set of workers may have to change before the next reconcile tick (shutdown).
     let reconcileBell = Doorbell()
     private let metrics = DeliveryMetrics()
+    /// The pauses in force, read from the store every `pauseRefresh` and set at once by this instance's own pause and
+    /// resume (SPEC section 12).
+    public let pauses = PauseBoard()
+    static let pauseRefresh: Duration = .milliseconds(500)
 
     public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
         self.turn = turn ?? HousekeepingTurn(store: store)
@@ -58,6 +62,7 @@ public final class Dispatcher: Service, Sendable {
             await withTaskGroup(of: Void.self) { services in
                 services.addTask { await self.superviseWorkers() }
                 services.addTask { await self.housekeeping() }
+                services.addTask { await self.watchPauses() }
                 // Other instances' new jobs and replays (PostgreSQL); nil: some may have been missed, look at all.
                 services.addTask { await self.store.watchJobs { destination in self.wake(destination) } }
             }
@@ -88,6 +93,55 @@ public final class Dispatcher: Service, Sendable {
             let wait = pause
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
         }
+    }
+
+    /// Reads the store's pauses every `pauseRefresh` (another instance or the CLI may have set or ended one) and
+    /// wakes the workers of destinations whose pause changed.
+    private func watchPauses() async {
+        var failing = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let now = Timestamp.nowMilliseconds()
+                let list = try await store.pauses(nowMilliseconds: now)
+                var board: [String: DestinationPauseState] = [:]
+                for pause in list { board[pause.destination] = DestinationPauseState(sinceMilliseconds: pause.sinceMilliseconds, untilMilliseconds: pause.untilMilliseconds) }
+                for destination in pauses.replace(board) { wake(destination) }
+                failing = false
+            } catch {
+                // The board keeps what it last read: a pause holds while the store cannot say it ended.
+                if !failing { logger.warning("reading destination pauses failed; keeping the last ones read", metadata: ["error": .string(error.message)]) }
+                failing = true
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pauseRefresh) }
+        }
+    }
+
+    /// Pauses `destination` (until `untilMilliseconds`, or until resumed) on every instance: in the store, and at once
+    /// on this one.
+    public func pause(_ destination: String, untilMilliseconds: Int64?) async throws(StoreError) {
+        let now = Timestamp.nowMilliseconds()
+        try await store.pause(destination: destination, untilMilliseconds: untilMilliseconds, nowMilliseconds: now)
+        let since = (try? await store.pauses(nowMilliseconds: now))?.first { $0.destination == destination }?.sinceMilliseconds ?? now
+        pauses.set(destination, DestinationPauseState(sinceMilliseconds: since, untilMilliseconds: untilMilliseconds))
+        logger.notice("destination paused", metadata: [
+            "destination.id": .string(destination), "until": .string(untilMilliseconds.map { Timestamp.format(epochMilliseconds: $0) } ?? "resumed"),
+        ])
+        wake(destination)
+    }
+
+    /// Ends `destination`'s pause everywhere; returns whether it was paused.
+    public func resume(_ destination: String) async throws(StoreError) -> Bool {
+        let was = try await store.resume(destination: destination, nowMilliseconds: Timestamp.nowMilliseconds())
+        pauses.set(destination, nil)
+        logger.notice("destination resumed", metadata: ["destination.id": .string(destination)])
+        wake(destination)
+        return was
+    }
+
+    /// Each running destination's state (paused, or its circuit's) and since when.
+    public func destinationStates() -> [String: DestinationState] {
+        let now = Timestamp.nowMilliseconds()
+        return workers.withLock { workers in workers.mapValues { $0.state(nowMilliseconds: now) } }
     }
 
     static let statsInterval: Duration = .seconds(5)

@@ -16,6 +16,16 @@ public protocol Store: Service {
     /// Deletes dedup keys whose window has passed, at most `limit`; returns how many.
     func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int
 
+    // MARK: Delivery controls (SPEC section 12)
+
+    /// Pauses a destination on every instance sharing the store, until `untilMilliseconds` (nil: until resumed); a
+    /// pause already in place takes the new end. Committed durably: it survives restarts.
+    func pause(destination: String, untilMilliseconds: Int64?, nowMilliseconds: Int64) async throws(StoreError)
+    /// Ends a destination's pause; returns whether it was paused.
+    func resume(destination: String, nowMilliseconds: Int64) async throws(StoreError) -> Bool
+    /// The pauses in force at `nowMilliseconds`.
+    func pauses(nowMilliseconds: Int64) async throws(StoreError) -> [DestinationPause]
+
     // MARK: The receipt ledger (SPEC section 10)
 
     /// The ledger of one message; nil when the store holds none.
@@ -154,6 +164,19 @@ public struct ExpectationResult: Sendable, Equatable {
     public init(registered: Int, alreadyMet: Int) {
         self.registered = registered
         self.alreadyMet = alreadyMet
+    }
+}
+
+/// A destination's pause: since when, and until when (nil: until resumed).
+public struct DestinationPause: Sendable, Equatable {
+    public var destination: String
+    public var sinceMilliseconds: Int64
+    public var untilMilliseconds: Int64?
+
+    public init(destination: String, sinceMilliseconds: Int64, untilMilliseconds: Int64?) {
+        self.destination = destination
+        self.sinceMilliseconds = sinceMilliseconds
+        self.untilMilliseconds = untilMilliseconds
     }
 }
 

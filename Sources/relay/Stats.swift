@@ -13,16 +13,19 @@ struct Stats: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let stats = try await options.withStore { _, store in try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()) }
+        let (stats, states) = try await options.withStore { _, store in
+            (try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds()), try await DestinationControls(store: store).states())
+        }
         if json {
-            print(AdminJSON.text(StatsBody(stats)))
+            print(AdminJSON.text(StatsBody(stats, states: states)))
             return
         }
         let rows = stats.destinations.map { d in
             [d.destination, String(d.pending), String(d.inFlight), String(d.dead), String(d.delivered),
-             d.oldestPendingSeconds.map { String(format: "%.1fs", $0) } ?? "-"]
+             d.oldestPendingSeconds.map { String(format: "%.1fs", $0) } ?? "-",
+             states[d.destination].map { "paused since " + Timestamp.format(epochMilliseconds: $0.sinceMilliseconds) } ?? "-"]
         }
-        print(Table.render(header: ["DESTINATION", "PENDING", "IN FLIGHT", "DEAD", "DELIVERED", "OLDEST PENDING"], rows: rows))
+        print(Table.render(header: ["DESTINATION", "PENDING", "IN FLIGHT", "DEAD", "DELIVERED", "OLDEST PENDING", "PAUSED"], rows: rows))
         print("events stored: \(stats.events)   dedup keys held: \(stats.dedupKeys)")
     }
 }

@@ -5,7 +5,7 @@ import Yams
 extension ConfigDecoder {
     /// The providers' keys sit before `batch`, where messages have always listed them.
     private static let destinationKeys = ["url", "format", "secret", "headers", "timeout", "concurrency", "retry"]
-        + ProviderRegistry.providers.flatMap(\.destinationKeys) + ["batch"]
+        + ProviderRegistry.providers.flatMap(\.destinationKeys) + ["batch", "breaker", "rate"]
     /// Headers relay sets itself (framing, signing); letting config override them would break deliveries.
     static let reservedHeaders: Set<String> = Set([
         "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature",
@@ -84,7 +84,50 @@ extension ConfigDecoder {
         if let node = fields.value("retry") {
             destination.retry = retrySchedule(node, path: fields.path("retry"))
         }
+        if let node = fields.value("breaker") {
+            destination.breaker = breaker(node, path: fields.path("breaker"))
+        }
+        if let node = fields.value("rate"), let text = string(node, path: fields.path("rate")) {
+            if let rate = RateText.parse(text), rate <= Self.maxRate {
+                destination.rate = rate
+            } else {
+                error(fields.path("rate"), node.mark?.line,
+                      "invalid rate \(Self.quoted(text)) (use attempts per second or minute, e.g. 50/s or 600/m, at most \(Int(Self.maxRate))/s)")
+            }
+        }
         return destination
+    }
+
+    /// The most attempts per second `rate` may allow.
+    static let maxRate: Double = 100_000
+
+    /// `breaker: off`, or a mapping of `failures`, `cooldown` and `max_cooldown` (each optional).
+    private mutating func breaker(_ node: Node, path: String) -> BreakerSettings? {
+        if case .scalar(let scalar) = node {
+            if scalar.string == "off" || scalar.string == "false" { return nil }
+            error(path, node.mark?.line, "expected off or a mapping such as { failures: 5, cooldown: 10s, max_cooldown: 5m }")
+            return BreakerSettings()
+        }
+        guard let fields = fields(node, path: path, line: node.mark?.line, allowed: ["failures", "cooldown", "max_cooldown"]) else {
+            return BreakerSettings()
+        }
+        var settings = BreakerSettings()
+        if let node = fields.value("failures") {
+            settings.failures = integer(node, path: fields.path("failures"), in: 1...1_000) ?? settings.failures
+        }
+        if let node = fields.value("cooldown") {
+            settings.cooldown = duration(node, path: fields.path("cooldown"), max: .seconds(3_600)) ?? settings.cooldown
+        }
+        if let node = fields.value("max_cooldown") {
+            settings.maxCooldown = duration(node, path: fields.path("max_cooldown"), max: .seconds(86_400)) ?? settings.maxCooldown
+        } else if settings.cooldown > settings.maxCooldown {
+            settings.maxCooldown = settings.cooldown
+        }
+        if settings.maxCooldown < settings.cooldown {
+            error(fields.path("max_cooldown"), fields.keyLine("max_cooldown"),
+                  "must be at least cooldown (\(DurationText.format(settings.cooldown)))")
+        }
+        return settings
     }
 
     /// An absolute http(s) URL with a host; the value is not echoed because URLs can carry credentials.

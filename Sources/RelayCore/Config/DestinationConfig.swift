@@ -25,6 +25,10 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     /// `batch`: canonical events go out as CloudEvents batches (a JSON array) of up to this many events per request;
     /// nil sends one event per request (structured mode).
     public var batch: Int?
+    /// The destination's circuit (SPEC section 12); nil is `breaker: off`, the plain retry schedule.
+    public var breaker: BreakerSettings? = BreakerSettings()
+    /// `rate`: at most this many attempts started per second, per instance; nil: no cap.
+    public var rate: Double?
 
     /// Default per-attempt timeout.
     public static let defaultTimeout: Duration = .seconds(10)
@@ -77,6 +81,8 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         if format == .passthrough { signing += providerSettings.map(\.summary) }
         var traits = [format.rawValue]
         if let batch { traits.append("batches of up to \(batch)") }
+        if let rate { traits.append("rate \(RateText.format(rate))") }
+        traits.append(breaker.map { "breaker \($0)" } ?? "breaker off")
         traits += signing.isEmpty ? ["unsigned"] : signing
         return "\(id) -> \(redactedURL) (\(traits.joined(separator: ", ")))"
     }

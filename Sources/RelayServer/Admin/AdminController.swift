@@ -1,5 +1,6 @@
 import Hummingbird
 import RelayCore
+import RelayDispatch
 import RelayStore
 
 /// `/admin/*`: stats, dead letters and their replay, behind the admin token when one is set.
@@ -7,17 +8,37 @@ public struct AdminController: Sendable {
     let config: LiveConfig
     let store: any Store
     let onReplay: @Sendable () -> Void
+    let controls: DestinationControls
 
-    public init(config: LiveConfig, store: any Store, onReplay: @escaping @Sendable () -> Void = {}) {
+    public init(config: LiveConfig, store: any Store, controls: DestinationControls? = nil, onReplay: @escaping @Sendable () -> Void = {}) {
         self.config = config
         self.store = store
+        self.controls = controls ?? DestinationControls(store: store)
         self.onReplay = onReplay
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
         let admin = router.group("/admin").add(middleware: AdminTokenMiddleware(config: config))
         admin.get("/stats") { _, _ in
-            AdminJSON.response(StatsBody(try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())))
+            let stats = try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
+            return AdminJSON.response(StatsBody(stats, states: try await self.controls.states()))
+        }
+        admin.get("/destinations") { _, _ in
+            AdminJSON.response(DestinationStateBody.list(self.config.current, try await self.controls.states()))
+        }
+        admin.post("/destinations/:destination/pause") { request, context in
+            let id = try self.destination(context)
+            let body = try await request.body.collect(upTo: 64 << 10)
+            let until = try Self.pauseUntil(Array(buffer: body))
+            try await self.controls.pause(id, untilMilliseconds: until)
+            let states = try await self.controls.states()
+            return AdminJSON.response(DestinationStateBody(destination: id, state: states[id]
+                ?? DestinationState(state: "paused", sinceMilliseconds: Timestamp.nowMilliseconds(), untilMilliseconds: until)))
+        }
+        admin.post("/destinations/:destination/resume") { _, context in
+            let id = try self.destination(context)
+            let was = try await self.controls.resume(id)
+            return AdminJSON.response(ResumeResult(destination: id, resumed: was))
         }
         admin.get("/dead-letters") { request, _ in
             let destination = request.uri.queryParameters["destination"].map(String.init)
@@ -51,6 +72,29 @@ public struct AdminController: Sendable {
         }
     }
 
+    /// The configured destination a path names; a 404 otherwise.
+    func destination(_ context: RelayRequestContext) throws -> String {
+        let id = try context.parameters.require("destination")
+        guard config.current.destination(id) != nil else {
+            throw APIError(.notFound, "unknown_destination", "no destination \"\(id.prefix(64))\" is configured")
+        }
+        return id
+    }
+
+    /// A pause body: empty, `{}`, or `{"until": "<RFC 3339>"}`.
+    static func pauseUntil(_ body: [UInt8]) throws(APIError) -> Int64? {
+        guard body.contains(where: { !$0.isWhitespace }) else { return nil }
+        guard let object = (try? JSONParser.parse(body))?.objectValue else {
+            throw .invalidRequest(#"the body must be empty or a JSON object {"until": "<RFC 3339 time>"}"#)
+        }
+        if let unknown = object.members.map(\.key).first(where: { $0 != "until" }) {
+            throw .invalidRequest("unknown key \"\(unknown.prefix(64))\"; the body is {\"until\": \"<RFC 3339 time>\"} or empty")
+        }
+        guard let value = object["until"] else { return nil }
+        guard let text = value.stringValue else { throw .invalidRequest("until must be an RFC 3339 time (a string)") }
+        return try DestinationControls.until(text, nowMilliseconds: Timestamp.nowMilliseconds())
+    }
+
     /// The most dead letters one request lists.
     static let limits = 1...10_000
 
@@ -63,6 +107,16 @@ public struct AdminController: Sendable {
         }
         return value
     }
+}
+
+struct ResumeResult: Encodable {
+    var destination: String
+    /// Whether it was paused.
+    var resumed: Bool
+}
+
+private extension UInt8 {
+    var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
 }
 
 /// Requires `Authorization: Bearer <admin.token>` when a token is configured, compared in constant time.

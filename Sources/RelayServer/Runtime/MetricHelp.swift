@@ -5,6 +5,7 @@ public enum MetricHelp {
         "relay_events_total": "Events in accepted webhook requests, by source and outcome (accepted or duplicate).",
         "relay_redeliveries_total": "Events the provider marked as redelivered, by source.",
         "relay_status_events_total": "New status events by source, and whether each advanced its message (advanced) or not (stale).",
+        "relay_destination_state": "Each destination's state on this instance: 1 for the one it is in (closed, open, half_open, paused), 0 for the others.",
         "relay_overdue_total": "delivery.overdue events emitted, by source: messages with no receipt past their deadline.",
         "relay_ack_seconds": "Time from request start to the 200 answer, after the events were stored, by source.",
         "relay_delivery_attempts_total": "Finished delivery attempts, by destination and outcome.",

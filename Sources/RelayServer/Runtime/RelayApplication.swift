@@ -44,7 +44,8 @@ public struct RelayApplication: Sendable {
             onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         let admin = Application(
-            router: Routers.admin(config: config, store: store, registry: registry, stopping: stopping, onReplay: { dispatcher.wake() }),
+            router: Routers.admin(config: config, store: store, registry: registry, stopping: stopping,
+                                  controls: DestinationControls(store: store, dispatcher: dispatcher), onReplay: { dispatcher.wake() }),
             server: ListenerSettings.adminServer(),
             configuration: ListenerSettings.adminConfiguration(initial),
             onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },

@@ -18,9 +18,9 @@ public enum Routers {
 
     /// `/metrics`, `/healthz`, `/readyz`, and `/admin/*` behind the token.
     public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry, stopping: StoppingFlag = StoppingFlag(),
-                             onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
+                             controls: DestinationControls? = nil, onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
-        AdminController(config: config, store: store, onReplay: onReplay).addRoutes(to: router)
+        AdminController(config: config, store: store, controls: controls, onReplay: onReplay).addRoutes(to: router)
         MetricsController(registry: registry).addRoutes(to: router)
         HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router

@@ -101,6 +101,10 @@ enum PostgresSchema {
             "CREATE INDEX messages_overdue ON messages (overdue_at) WHERE overdue_at IS NOT NULL",
             "CREATE INDEX messages_expiry ON messages (expires_at)",
         ]),
+        // Paused destinations (SPEC section 12), read by every instance.
+        Migration(version: "v4-pauses", sql: [
+            "CREATE TABLE destination_pauses (destination TEXT PRIMARY KEY, since BIGINT NOT NULL, until BIGINT)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -97,6 +97,12 @@ enum SQLiteSchema {
                 CREATE INDEX messages_expiry ON messages (expires_at);
                 """)
         }
+        migrator.registerMigration("v5-pauses") { db in
+            // Paused destinations (SPEC section 12), read by every process on the file.
+            try db.execute(sql: """
+                CREATE TABLE destination_pauses (destination TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

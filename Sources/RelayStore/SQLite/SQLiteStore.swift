@@ -200,10 +200,10 @@ public final class SQLiteStore: GroupCommittingStore {
 
     /// A write outside the ingest path (dispatcher bookkeeping, maintenance): losing it to a power cut only
     /// means a job is tried again, so it skips the fsync that ingest commits pay.
-    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(durable: Bool = false, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
                 var result: T?
                 try db.inTransaction(.immediate) {
