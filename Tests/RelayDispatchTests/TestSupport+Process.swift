@@ -163,7 +163,7 @@ final class LINETraffic: Sendable {
             for _ in 0..<senders {
                 group.addTask {
                     while let index = self.take() {
-                        let body = LINE.body([LINE.deliveryEvent(id: self.ids[index])])
+                        let body = LINE.body([LINE.deliveryEvent(id: self.ids[index], data: "tag-" + self.ids[index])])
                         let url = urls[index % urls.count]
                         let reply = try? await post(url, body: body, headers: [("X-Line-Signature", LINE.signature(body, secret: secret))], timeout: .seconds(8))
                         self.state.withLock { $0.replies.append(TrafficReply(at: .now, url: url, status: reply?.status, id: self.ids[index])) }

@@ -68,7 +68,8 @@ final class Receiver: Sendable {
         self.port = port
     }
 
-    static func start(_ handler: @escaping @Sendable (Hit) -> Reply = { _ in .ok }) async throws -> Receiver {
+    /// Starts on `port` (0: any free one), so a test can stop a receiver and start another where it was.
+    static func start(port: Int = 0, _ handler: @escaping @Sendable (Hit) -> Reply = { _ in .ok }) async throws -> Receiver {
         let state = State(handler: handler)
         let router = Router()
         router.post("/**") { request, _ -> Response in
@@ -94,7 +95,7 @@ final class Receiver: Sendable {
         }
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "test-receiver"),
+            configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "test-receiver"),
             onServerRunning: { channel in state.port.withLock { $0 = channel.localAddress?.port } },
             logger: quietLogger("receiver"))
         let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger("receiver.group")))
