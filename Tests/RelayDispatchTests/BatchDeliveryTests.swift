@@ -16,6 +16,7 @@ extension DeliveryEngine {
                     secret: \(signingSecret)
                     concurrency: 1
                     batch: \(batch)
+                    breaker: off
                 """)
         }
 

@@ -26,6 +26,7 @@ extension DeliveryEngine {
               crm:
                 url: \(receiver)
                 secret: \(signingSecret)
+                breaker: off                  # dead letters of a failing destination, for the dlq commands
             routes:
               - to: [crm]
             """

@@ -82,7 +82,8 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         var traits = [format.rawValue]
         if let batch { traits.append("batches of up to \(batch)") }
         if let rate { traits.append("rate \(RateText.format(rate))") }
-        traits.append(breaker.map { "breaker \($0)" } ?? "breaker off")
+        // The circuit is shown only when it is not the default one.
+        if breaker != BreakerSettings() { traits.append(breaker.map { "breaker \($0)" } ?? "breaker off") }
         traits += signing.isEmpty ? ["unsigned"] : signing
         return "\(id) -> \(redactedURL) (\(traits.joined(separator: ", ")))"
     }

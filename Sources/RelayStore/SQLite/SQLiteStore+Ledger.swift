@@ -10,7 +10,7 @@ enum SQLiteLedger {
 
     /// Applies one new status event to its message's row (created when absent), inside the ingest transaction.
     ///
-    /// Most events are a message's first (every LINE delivery completion, the first of an 8x8 message's statuses), so
+    /// Most events are a message's first (every delivery completion, the first of a message's statuses), so
     /// the row is first written as a new message's would be, in one statement that does nothing when the row exists;
     /// only then is it read and written again.
     static func record(_ report: StatusReport, of event: IncomingEvent, in request: IngestRequest, _ db: Database) throws -> MessageProgress {
