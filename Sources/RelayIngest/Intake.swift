@@ -79,7 +79,12 @@ public struct Intake: Sendable {
         }
         if events.isEmpty { return Receipt(accepted: 0, duplicates: 0, redeliveries: 0) }
 
-        let items = events.map { Self.routed($0, sourceID: source.id, config: config) }
+        let keepsLedger = source.keepsLedger
+        let items = events.map { event in
+            var event = event
+            if !keepsLedger { event.status = nil }
+            return Self.routed(event, sourceID: source.id, config: config)
+        }
         let outcome: [IngestOutcome]
         do {
             outcome = try await store.ingestEvents(Self.request(items, source: source, config: config, now: now))

@@ -18,6 +18,10 @@ extension DeliveryEngine {
               line:
                 provider: line
                 channel_secret: \(secret)
+                expect_receipt: 24h
+              plain-line:
+                provider: line
+                channel_secret: \(secret)-plain
               eightxeight:
                 provider: 8x8
                 auth:
@@ -92,6 +96,7 @@ extension DeliveryEngine {
                         (Self.expectations(["a1"], source: "nowhere"), "unknown source \"nowhere\""),
                         (Self.expectations(["a2"], source: "eightxeight"), "source \"eightxeight\" (8x8) reports every outcome itself"),
                         (Self.expectations(many), "at most 1000 expectations per request, got 1001"),
+                        (Self.expectations(["a6"], source: "plain-line"), "keeps no delivery ledger: set sources.plain-line.expect_receipt"),
                         (Self.expectations(["a3", ""]), "expectations[1].key must not be empty"),
                         (Self.expectations(["a4"], within: "soon"), "expectations[0].within must be a duration"),
                         (#"{"source":"line","expectations":[{"key":"a5","within":"1s","extra":1}]}"#, "unknown key \"extra\""),

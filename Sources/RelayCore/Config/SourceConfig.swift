@@ -11,6 +11,9 @@ public struct SourceConfig: Sendable, CustomStringConvertible {
     /// How long a message may stay `queued` or `sent` before relay emits `delivery.overdue` (SPEC section 10); nil: never.
     public var expectReceipt: Duration?
 
+    /// Whether this source's status events join the receipt ledger (SPEC section 10).
+    public var keepsLedger: Bool { provider.ledgerOnEverySource || expectReceipt != nil }
+
     /// Creates a source.
     public init(id: String, provider: any WebhookProvider, settings: any ProviderSourceSettings, allowFrom: [IPRange] = [],
                 expectReceipt: Duration? = nil) {

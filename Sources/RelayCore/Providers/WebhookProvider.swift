@@ -29,6 +29,10 @@ public protocol WebhookProvider: Sendable {
     /// Whether a backend may register the deliveries it expects from this provider (`POST /admin/expectations`):
     /// for a provider whose API answers a send before it knows the outcome, and whose receipts echo a key.
     var acceptsExpectations: Bool { get }
+    /// Whether the provider's status events keep a ledger on every source (a provider that sends several statuses per
+    /// message), or only on sources with `expect_receipt` set (one whose receipts matter only when expected: the
+    /// ledger costs a keyed write per event, which such sources need not pay).
+    var ledgerOnEverySource: Bool { get }
 
     /// The sample webhooks `relay simulate` can send, by name.
     var sampleNames: [String] { get }
@@ -48,6 +52,7 @@ extension WebhookProvider {
     public func statusRank(status: String, detail: String?) -> Int? { nil }
     public func overdueReason(within: Duration) -> String? { nil }
     public var acceptsExpectations: Bool { false }
+    public var ledgerOnEverySource: Bool { true }
     public var sinkCheck: SinkCheck? { nil }
 
     /// Parses the body as JSON, turning a parse failure into a ``PayloadError``.

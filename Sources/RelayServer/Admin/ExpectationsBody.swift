@@ -68,6 +68,10 @@ public enum ExpectationsBody {
             throw .invalidRequest("source \"\(id)\" (\(source.provider.displayName)) reports every outcome itself; "
                 + "expectations are for " + (takers.isEmpty ? "sources of providers that do not (none is configured)" : takers.joined(separator: ", ")))
         }
+        guard source.keepsLedger else {
+            throw .invalidRequest("source \"\(id)\" keeps no delivery ledger: set sources.\(id).expect_receipt (the default wait, e.g. 24h) "
+                + "so its delivery events are kept and expectations can be met")
+        }
         return source
     }
 

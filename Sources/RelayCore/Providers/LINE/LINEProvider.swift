@@ -20,6 +20,10 @@ public struct LINEProvider: WebhookProvider {
     /// LINE notification messages: the API answers 200 before it knows whether the message reaches the user.
     public var acceptsExpectations: Bool { true }
 
+    /// A delivery completion is one receipt per message, of interest when the backend expects it: the ledger is kept
+    /// on sources with `expect_receipt`, not on every LINE source (it would double the keyed writes of every event).
+    public var ledgerOnEverySource: Bool { false }
+
     /// What LINE documents a missing delivery completion event to mean (provider-docs, "Additional information").
     public func overdueReason(within: Duration) -> String? {
         "no delivery completion event within \(DurationText.format(within)): blocked, no consent or no SMS authentication"
