@@ -29,6 +29,7 @@ extension DeliveryEngine {
                 url: \(destination)
                 format: canonical
                 secret: ${OPS_SIGNING_SECRET}
+                breaker: off                  # the plain schedule: a failing destination makes dead letters
             routes:
               - to: [crm]
             \(extraRoute)

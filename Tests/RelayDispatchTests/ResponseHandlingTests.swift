@@ -11,7 +11,7 @@ extension DeliveryEngine {
         static let secret = "line-response-secret"
 
         static func yaml(receiver: String, timeout: String = "5s") -> String {
-            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms]", destinationExtra: "format: canonical\n    timeout: \(timeout)")
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: "[100ms]", destinationExtra: "format: canonical\n    timeout: \(timeout)\n    breaker: off")
         }
 
         /// Sends one event and waits for its dead letter.

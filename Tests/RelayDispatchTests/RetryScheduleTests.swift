@@ -11,7 +11,8 @@ extension DeliveryEngine {
         static let secret = "line-retry-secret"
 
         static func yaml(receiver: String, retry: String = "[100ms, 200ms, 400ms]") -> String {
-            lineToCRMYAML(secret: secret, receiver: receiver, retry: retry)
+            // The plain schedule (SPEC section 7): with a circuit, a destination failing every attempt makes no dead letters.
+            lineToCRMYAML(secret: secret, receiver: receiver, retry: retry, destinationExtra: "format: canonical\n    breaker: off")
         }
 
         @Test func failingReceiverGetsExactlyFourAttemptsOnScheduleThenDeadLetterAndReplay() async throws {
@@ -105,8 +106,10 @@ extension DeliveryEngine {
                       short:
                         url: http://127.0.0.1:\(receiver.port)/short
                         retry: [100ms]
+                        breaker: off
                       long:
                         url: http://127.0.0.1:\(receiver.port)/long
+                        breaker: off
                     routes:
                       - to: [short, long]
                     """
