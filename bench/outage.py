@@ -21,15 +21,25 @@ class Backend:
 
     def __init__(self, port):
         self.port, self.ids, self.first_at, self.lock, self.server = port, set(), {}, threading.Lock(), None
+        self.down = False
 
     def start(self):
         backend = self
+        self.down = False
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if backend.down:
+                    # A kept-alive connection of the relay's, still open after the listener closed: cut it, no answer.
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
                 with backend.lock:
                     event_id = self.headers.get("webhook-id")
                     if event_id not in backend.ids:
@@ -47,6 +57,7 @@ class Backend:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
+        self.down = True
         self.server.shutdown()
         self.server.server_close()
 
