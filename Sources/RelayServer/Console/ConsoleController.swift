@@ -48,7 +48,7 @@ struct ConsoleController: Sendable {
             guard self.enabled else { return Self.disabled() }
             let session = context.sessions.session ?? ConsoleSession.fresh(signedIn: false)
             if session.signedIn || self.config.current.adminToken == nil { return Self.redirect("/") }
-            context.sessions.setSession(session)
+            context.sessions.createSession(session)
             return self.render("login", ["title": "Sign in", "csrf": session.csrf], session: nil)
         }
         console.post("/login") { request, context in
@@ -59,7 +59,7 @@ struct ConsoleController: Sendable {
                   ConstantTime.equals(Array(given.utf8), Array(token.utf8)) else {
                 return self.render("login", ["title": "Sign in", "csrf": session.csrf, "error": "That is not the admin token."], session: nil, status: .unauthorized)
             }
-            context.sessions.setSession(ConsoleSession.fresh(signedIn: true))  // a new CSRF token once signed in
+            context.sessions.createSession(ConsoleSession.fresh(signedIn: true))  // a new CSRF token once signed in
             return Self.redirect("/")
         }
         console.post("/logout") { request, context in
@@ -94,7 +94,7 @@ struct ConsoleController: Sendable {
             return [
                 "name": destination.id, "state": state?.state ?? "closed",
                 "since": state.map { Self.time($0.sinceMilliseconds) } ?? "start",
-                "pending": counts.pending, "inFlight": counts.inFlight, "dead": counts.dead, "delivered": counts.delivered,
+                "pending": counts.pending, "inFlight": counts.inFlight, "dead": counts.dead, "hasDead": counts.dead > 0, "delivered": counts.delivered,
                 "oldest": counts.oldestPendingSeconds.map { Self.duration(seconds: $0) } ?? "-",
                 "rate": String(format: "%.1f", recent?.attemptsPerSecond ?? 0),
                 "lastError": recent?.lastError ?? "-",
@@ -130,7 +130,7 @@ struct ConsoleController: Sendable {
             ]
         }
         return render("deadLetters", [
-            "title": "Dead letters", "letters": rows, "count": rows.count, "more": letters.count >= limit,
+            "title": "Dead letters", "letters": rows, "count": rows.count, "hasLetters": !rows.isEmpty, "more": letters.count >= limit,
             "destination": filter.destination ?? "", "since": query["since"].map(String.init) ?? "",
             "until": query["until"].map(String.init) ?? "", "type": filter.type ?? "",
             "notice": query["notice"].map(String.init) ?? false,
@@ -209,7 +209,7 @@ struct ConsoleController: Sendable {
         var session = context.sessions.session
         if config.current.adminToken == nil, session?.signedIn != true {
             session = ConsoleSession.fresh(signedIn: true)
-            context.sessions.setSession(session!)
+            context.sessions.createSession(session!)
         }
         guard let session, session.signedIn else { return Self.redirect("/login") }
         do {

@@ -45,7 +45,7 @@ enum ConsoleTemplates {
         <table><thead><tr><th scope="col">Destination</th><th scope="col">State</th><th scope="col">Pending</th><th scope="col">In flight</th>
         <th scope="col">Dead</th><th scope="col">Delivered</th><th scope="col">Oldest pending</th><th scope="col">Attempts/s (1 min)</th><th scope="col">Last error</th></tr></thead>
         <tbody>{{#destinations}}<tr><th scope="row">{{name}}</th><td class="state-{{state}}">{{state}}<br><small>since {{since}}</small></td>
-        <td>{{pending}}</td><td>{{inFlight}}</td><td>{{#dead}}<a href="/dead-letters?destination={{name}}">{{dead}}</a>{{/dead}}{{^dead}}0{{/dead}}</td>
+        <td>{{pending}}</td><td>{{inFlight}}</td><td>{{#hasDead}}<a href="/dead-letters?destination={{name}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
         <td>{{delivered}}</td><td>{{oldest}}</td><td>{{rate}}</td><td>{{lastError}}{{#lastErrorAge}}<br><small>{{lastErrorAge}}</small>{{/lastErrorAge}}</td></tr>{{/destinations}}
         {{^destinations}}<tr><td colspan="9">No destinations are configured.</td></tr>{{/destinations}}</tbody></table></section>
         {{> foot}}
@@ -61,11 +61,11 @@ enum ConsoleTemplates {
         <label for="type">Type</label> <input id="type" name="type" value="{{type}}" placeholder="delivery.*">
         <button type="submit">Filter</button></form></section>
         <section aria-labelledby="letters"><h2 id="letters">{{count}} shown{{#more}} (the first {{count}}){{/more}}</h2>
-        {{#count}}<form method="post" action="/dead-letters/replay" class="inline">
+        {{#hasLetters}}<form method="post" action="/dead-letters/replay" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="all" value="true">
         <input type="hidden" name="destination" value="{{destination}}"><input type="hidden" name="since" value="{{since}}">
         <input type="hidden" name="until" value="{{until}}"><input type="hidden" name="type" value="{{type}}">
-        <button type="submit">Replay all that match the filter</button></form>{{/count}}
+        <button type="submit">Replay all that match the filter</button></form>{{/hasLetters}}
         <table><thead><tr><th scope="col">Id</th><th scope="col">Destination</th><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Attempts</th>
         <th scope="col">Last status</th><th scope="col">Error</th><th scope="col">Response</th><th scope="col">Failed</th><th scope="col">Replay</th></tr></thead>
         <tbody>{{#letters}}<tr><td>{{id}}</td><td>{{destination}}</td><td><a href="/lookup?source={{source}}&amp;event={{event}}">{{event}}</a></td><td>{{type}}</td>
