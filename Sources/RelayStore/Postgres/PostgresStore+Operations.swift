@@ -48,7 +48,7 @@ extension PostgresStore {
                 FROM jobs j JOIN events e ON e.id = j.event_row
                 WHERE j.state = 'dead' AND (\(destination)::text IS NULL OR j.destination = \(destination)::text)
                   AND j.updated_at >= \(since ?? Int64.min) AND j.updated_at < \(until ?? Int64.max)
-                ORDER BY j.updated_at, j.id LIMIT \(limit)
+                ORDER BY j.updated_at, j.destination, j.id LIMIT \(limit)
                 """, logger: logger)
             var letters: [DeadLetter] = []
             for try await (id, dest, attempts, status, error, response, failedAt, eventID, sourceID, type, receivedAt)

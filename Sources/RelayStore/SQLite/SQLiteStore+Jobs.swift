@@ -176,7 +176,7 @@ extension SQLiteStore {
                 FROM jobs j JOIN events e ON e.id = j.event_row
                 WHERE j.state = 'dead' AND (?1 IS NULL OR j.destination = ?1)
                   AND j.updated_at >= ?3 AND j.updated_at < ?4
-                ORDER BY j.updated_at, j.id LIMIT ?2
+                ORDER BY j.updated_at, j.destination, j.id LIMIT ?2
                 """, arguments: [destination, limit, since ?? Int64.min, until ?? Int64.max]).map { row in
                 DeadLetter(
                     id: row["id"], destination: row["destination"], eventID: row["event_id"], sourceID: row["source_id"],
