@@ -217,3 +217,47 @@ struct DestinationStateGauge: Sendable {
         for (state, gauge) in gauges { gauge.record(state == current ? 1 : 0) }
     }
 }
+
+/// What a destination's worker did lately, for the console: attempts per second over the last minute (60 one-second
+/// buckets), and its last failure.
+final class RecentActivity: Sendable {
+    private struct Inner {
+        var buckets = [Int](repeating: 0, count: 60)
+        var bucketSecond = [Int64](repeating: 0, count: 60)
+        var lastError: String?
+        var lastErrorAt: Int64?
+    }
+    private let inner = Mutex(Inner())
+
+    func attempted(nowMilliseconds now: Int64, error: String?) {
+        let second = now / 1000
+        let slot = Int(second % 60)
+        inner.withLock { inner in
+            if inner.bucketSecond[slot] != second {
+                inner.bucketSecond[slot] = second
+                inner.buckets[slot] = 0
+            }
+            inner.buckets[slot] += 1
+            if let error {
+                inner.lastError = error
+                inner.lastErrorAt = now
+            }
+        }
+    }
+
+    func snapshot(nowMilliseconds now: Int64) -> DestinationActivity {
+        let second = now / 1000
+        return inner.withLock { inner in
+            var total = 0
+            for slot in 0..<60 where second - inner.bucketSecond[slot] < 60 { total += inner.buckets[slot] }
+            return DestinationActivity(attemptsPerSecond: Double(total) / 60, lastError: inner.lastError, lastErrorAtMilliseconds: inner.lastErrorAt)
+        }
+    }
+}
+
+/// A destination's recent attempts on this instance.
+public struct DestinationActivity: Sendable, Equatable {
+    public var attemptsPerSecond: Double
+    public var lastError: String?
+    public var lastErrorAtMilliseconds: Int64?
+}

@@ -21,6 +21,8 @@ final class DestinationWorker: Sendable {
     private let pauses: PauseBoard
     private let rateGate = RateGate()
     private let stateGauge: DestinationStateGauge
+    /// Attempts per second and the last failure, for the console.
+    let activity = RecentActivity()
     /// The slow poll: picks up jobs made due by retries, replays or another process.
     static let pollInterval: Duration = .seconds(1)
     /// Jobs claimed ahead of free slots (at least; `concurrency` × `batch` when larger): at 10,000 attempts/s, 100 cover
@@ -284,6 +286,7 @@ final class DestinationWorker: Sendable {
         let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
         // One clock reading for the whole batch: retries due a millisecond apart would be claimed, and sent, apart.
         let finished = Timestamp.nowMilliseconds()
+        activity.attempted(nowMilliseconds: finished, error: result.succeeded ? nil : (result.error?.description ?? result.status.map { "HTTP \($0)" }))
         let reading = Circuit.reading(result)
         if let transition = circuit.record(reading, settings: destination.breaker, nowMilliseconds: finished) {
             report(transition, result: result, settings: destination.breaker)

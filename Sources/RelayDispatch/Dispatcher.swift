@@ -138,6 +138,17 @@ public final class Dispatcher: Service, Sendable {
         return was
     }
 
+    /// Each running destination's attempts per second over the last minute and last failure, on this instance.
+    public func destinationActivity() -> [String: DestinationActivity] {
+        let now = Timestamp.nowMilliseconds()
+        return workers.withLock { workers in workers.mapValues { $0.activity.snapshot(nowMilliseconds: now) } }
+    }
+
+    /// The job counts housekeeping took last (every few seconds, on the instance holding the turn), and when: the
+    /// console shows these rather than count a large store on every page.
+    public var lastStats: (stats: StoreStats, atMilliseconds: Int64)? { statsCache.withLock { $0 } }
+    let statsCache = Mutex<(stats: StoreStats, atMilliseconds: Int64)?>(nil)
+
     /// Each running destination's state (paused, or its circuit's) and since when.
     public func destinationStates() -> [String: DestinationState] {
         let now = Timestamp.nowMilliseconds()
@@ -149,7 +160,9 @@ public final class Dispatcher: Service, Sendable {
     static let pruneInterval: Duration = .seconds(30)
 
     func publishStats() async {
-        guard let stats = try? await store.stats(nowMilliseconds: Timestamp.nowMilliseconds(), countingEvents: false) else { return }
+        let now = Timestamp.nowMilliseconds()
+        guard let stats = try? await store.stats(nowMilliseconds: now, countingEvents: false) else { return }
+        statsCache.withLock { $0 = (stats, now) }
         var seen = Set<String>()
         for d in stats.destinations {
             seen.insert(d.destination)

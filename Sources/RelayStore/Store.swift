@@ -68,8 +68,11 @@ public protocol Store: Service {
     /// Per-destination counts and the dedup keys held; the events stored too when `countingEvents` (a scan of every
     /// event: the metric gauges, taken every few seconds, leave it out and get 0).
     func stats(nowMilliseconds: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats
-    /// Dead letters, oldest first.
-    func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter]
+    /// Dead letters, oldest first; with `since`/`until`, those that failed in `[since, until)` (milliseconds).
+    func deadLetters(destination: String?, sinceMilliseconds: Int64?, untilMilliseconds: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter]
+    /// One stored event with its jobs, found by its source and id; nil when the store holds none (never stored, or
+    /// pruned after delivery).
+    func event(sourceID: String, eventID: String) async throws(StoreError) -> EventDetail?
     /// Moves dead letters (all, or these ids; optionally of one destination) back to pending with a fresh schedule.
     func replay(ids: [Int64]?, destination: String?, nowMilliseconds: Int64) async throws(StoreError) -> Int
     /// Deletes delivered jobs finished before `cutoff` and events with no job left; at most `limit` of each.
@@ -180,6 +183,50 @@ public struct DestinationPause: Sendable, Equatable {
     }
 }
 
+/// A stored event and, per destination, where its delivery stands (`GET /admin/events/<source>/<id>`).
+public struct EventDetail: Sendable, Equatable {
+    public struct Job: Sendable, Equatable {
+        public var id: Int64
+        public var destination: String
+        public var state: String
+        public var attempts: Int
+        public var nextAttemptAtMilliseconds: Int64
+        public var updatedAtMilliseconds: Int64
+        public var lastStatus: Int?
+        public var lastError: String?
+        public var lastResponse: String?
+
+        public init(id: Int64, destination: String, state: String, attempts: Int, nextAttemptAtMilliseconds: Int64,
+                    updatedAtMilliseconds: Int64, lastStatus: Int?, lastError: String?, lastResponse: String?) {
+            self.id = id
+            self.destination = destination
+            self.state = state
+            self.attempts = attempts
+            self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
+            self.updatedAtMilliseconds = updatedAtMilliseconds
+            self.lastStatus = lastStatus
+            self.lastError = lastError
+            self.lastResponse = lastResponse
+        }
+    }
+
+    public var sourceID: String
+    public var eventID: String
+    public var type: String
+    public var receivedAtMilliseconds: Int64
+    public var canonical: [UInt8]
+    public var jobs: [Job]
+
+    public init(sourceID: String, eventID: String, type: String, receivedAtMilliseconds: Int64, canonical: [UInt8], jobs: [Job]) {
+        self.sourceID = sourceID
+        self.eventID = eventID
+        self.type = type
+        self.receivedAtMilliseconds = receivedAtMilliseconds
+        self.canonical = canonical
+        self.jobs = jobs
+    }
+}
+
 /// What storing one event came to.
 public struct IngestOutcome: Sendable, Equatable {
     /// False for a duplicate (nothing was stored).
@@ -205,6 +252,11 @@ extension Store {
     /// `store.lease`).
     public func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
         try await claimDue(destination: destination, nowMilliseconds: nowMilliseconds, limit: limit, leaseMilliseconds: 60_000)
+    }
+
+    /// Dead letters, oldest first.
+    public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
+        try await deadLetters(destination: destination, sinceMilliseconds: nil, untilMilliseconds: nil, limit: limit)
     }
 
     /// Every count, events stored included (`relay stats`, `/admin/stats`).

@@ -46,14 +46,23 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(help: "Every dead letter (of --destination, if given).") var all = false
         @Option(name: .customLong("id"), parsing: .upToNextOption, help: "Dead-letter ids (from `relay dlq list`).") var ids: [Int64] = []
         @Option(help: "Only this destination.") var destination: String?
+        @Option(help: "With --all: only those that failed at or after this RFC 3339 time.") var since: String?
+        @Option(help: "With --all: only those that failed before this RFC 3339 time.") var until: String?
+        @Option(help: "With --all: only events of this canonical type (a glob such as \"delivery.*\").") var type: String?
 
         func validate() throws {
             guard all != !ids.isEmpty else { throw ValidationError("give either --all or --id ID...") }
+            if !all && (since != nil || until != nil || type != nil) { throw ValidationError("--since, --until and --type narrow --all") }
+            for (name, value) in [("--since", since), ("--until", until)] {
+                if let value, Timestamp.parse(value) == nil { throw ValidationError("\(name) must be an RFC 3339 time such as 2026-12-01T09:00:00Z") }
+            }
         }
 
         func run() async throws {
+            let request = ReplayRequest(ids: all ? nil : ids, destination: destination, sinceMilliseconds: since.flatMap(Timestamp.parse),
+                                        untilMilliseconds: until.flatMap(Timestamp.parse), type: type)
             let moved = try await options.withStore { _, store in
-                try await store.replay(ids: all ? nil : ids, destination: destination, nowMilliseconds: Timestamp.nowMilliseconds())
+                try await request.apply(to: store, nowMilliseconds: Timestamp.nowMilliseconds())
             }
             print("replayed \(moved) dead letter\(moved == 1 ? "" : "s"); a running relay sends them within about a second")
         }

@@ -80,7 +80,14 @@ extension DeliveryEngine {
                     print("cli: a replay by the CLI was delivered \(Int(lag)) ms later")
                     #expect(lag < 1_500, "the running relay took \(lag) ms to notice the CLI's replay")
 
-                    let rest = try await runRelayCommand(["dlq", "replay", "--all", "--config", config])
+                    // Filters narrow --all: a type or a time window that matches none moves none.
+                    let otherType = try await runRelayCommand(["dlq", "replay", "--all", "--type", "message.*", "--config", config])
+                    #expect(otherType.status == 0 && otherType.stdout.contains("replayed 0 dead letters"), "\(otherType.stdout) \(otherType.stderr)")
+                    let before = try await runRelayCommand(["dlq", "replay", "--all", "--until", "2001-01-01T00:00:00Z", "--config", config])
+                    #expect(before.status == 0 && before.stdout.contains("replayed 0 dead letters"))
+                    let badTime = try await runRelayCommand(["dlq", "replay", "--all", "--since", "yesterday", "--config", config])
+                    #expect(badTime.status != 0 && badTime.stderr.contains("--since must be an RFC 3339 time"), "\(badTime.stderr)")
+                    let rest = try await runRelayCommand(["dlq", "replay", "--all", "--type", "delivery.*", "--since", "2001-01-01T00:00:00Z", "--config", config])
                     #expect(rest.status == 0 && rest.stdout.contains("replayed 1 dead letter"))
                     #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 2 })
 

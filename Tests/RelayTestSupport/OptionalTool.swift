@@ -30,6 +30,10 @@ public struct OptionalTool: Sendable {
 
     /// Python's `jsonschema`, the independent validator of the canonical event schema.
     public static let pythonJSONSchema = OptionalTool(pythonModule: "jsonschema", install: "python3 -m pip install jsonschema")
+    /// Headless Chromium and its WebDriver (`chromedriver`), which drive the console like an operator.
+    public static let chromium = OptionalTool(
+        name: "chromium and chromedriver", install: "apt-get install chromium chromium-driver",
+        isAvailable: onPath("chromedriver") != nil && (onPath("chromium") != nil || onPath("chromium-browser") != nil))
     /// Prometheus's `promtool`, which lints the `/metrics` text.
     public static let promtool = OptionalTool(executable: "promtool", install: "apt-get install prometheus")
 

@@ -46,6 +46,14 @@ public struct AdminController: Sendable {
             let letters = try await self.store.deadLetters(destination: destination, limit: limit)
             return AdminJSON.response(letters.map(DeadLetterBody.init))
         }
+        admin.get("/events/:source/:event") { _, context in
+            let source = try context.parameters.require("source")
+            let event = try context.parameters.require("event")
+            guard let detail = try await self.store.event(sourceID: source, eventID: event) else {
+                throw APIError(.notFound, "unknown_event", "no event \"\(event.prefix(200))\" from source \"\(source.prefix(64))\" in the store (never stored, or pruned after delivery)")
+            }
+            return JSONResponse.make(EventBody.json(detail))
+        }
         admin.get("/messages/:source/:message") { _, context in
             let source = try context.parameters.require("source")
             let message = try context.parameters.require("message")
@@ -66,7 +74,7 @@ public struct AdminController: Sendable {
         admin.post("/dead-letters/replay") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             let replay = try ReplayRequest.parse(Array(buffer: body))
-            let moved = try await self.store.replay(ids: replay.ids, destination: replay.destination, nowMilliseconds: Timestamp.nowMilliseconds())
+            let moved = try await replay.apply(to: self.store, nowMilliseconds: Timestamp.nowMilliseconds())
             if moved > 0 { self.onReplay() }
             return AdminJSON.response(ReplayResult(replayed: moved))
         }

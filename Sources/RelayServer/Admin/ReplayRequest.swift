@@ -1,4 +1,6 @@
 import Foundation
+import RelayCore
+import RelayStore
 
 /// The body of `POST /admin/dead-letters/replay`: `{"all": true}` or `{"ids": [...]}`, optionally `"destination"`.
 ///
@@ -9,9 +11,24 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
     public var ids: [Int64]?
     /// Only this destination's dead letters.
     public var destination: String?
+    /// With `all`: only those that failed at or after `since` and before `until`, of a canonical type matching `type`.
+    public var sinceMilliseconds: Int64?
+    public var untilMilliseconds: Int64?
+    public var type: String?
 
-    static let keys = ["all", "ids", "destination"]
-    static let usage = #"the body is {"all": true} or {"ids": [...]}, optionally with "destination""#
+    public init(ids: [Int64]?, destination: String?, sinceMilliseconds: Int64? = nil, untilMilliseconds: Int64? = nil, type: String? = nil) {
+        self.ids = ids
+        self.destination = destination
+        self.sinceMilliseconds = sinceMilliseconds
+        self.untilMilliseconds = untilMilliseconds
+        self.type = type
+    }
+
+    /// Whether it narrows `all` beyond a destination.
+    public var isFiltered: Bool { sinceMilliseconds != nil || untilMilliseconds != nil || type != nil }
+
+    static let keys = ["all", "ids", "destination", "since", "until", "type"]
+    static let usage = #"the body is {"all": true} (optionally with "since", "until", "type") or {"ids": [...]}, optionally with "destination""#
 
     struct Key: CodingKey {
         var stringValue: String
@@ -28,6 +45,10 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
         let all = try Self.value(Bool.self, "all", in: container, "true")
         let ids = try Self.value([Int64].self, "ids", in: container, "a list of dead-letter ids (integers)")
         destination = try Self.value(String.self, "destination", in: container, "a destination id (a string)")
+        sinceMilliseconds = try Self.time("since", in: container)
+        untilMilliseconds = try Self.time("until", in: container)
+        type = try Self.value(String.self, "type", in: container, "a canonical type or glob such as \"delivery.*\" (a string)")
+        if isFiltered && ids != nil { throw APIError.invalidRequest("\"since\", \"until\" and \"type\" narrow \"all\", not \"ids\"") }
         switch (all, ids) {
         case (true?, nil): self.ids = nil
         case (nil, let ids?) where !ids.isEmpty: self.ids = ids
@@ -35,6 +56,27 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
         case (false?, _): throw APIError.invalidRequest("\"all\" can only be true; \(Self.usage)")
         case (_?, _?): throw APIError.invalidRequest("give either \"all\" or \"ids\", not both")
         case (nil, nil): throw APIError.invalidRequest(Self.usage)
+        }
+    }
+
+    /// An RFC 3339 time at `key`, as milliseconds.
+    private static func time(_ key: String, in container: KeyedDecodingContainer<Key>) throws -> Int64? {
+        guard let text = try value(String.self, key, in: container, "an RFC 3339 time such as 2026-12-01T09:00:00Z") else { return nil }
+        guard let at = Timestamp.parse(text) else { throw APIError.invalidRequest("\"\(key)\" must be an RFC 3339 time such as 2026-12-01T09:00:00Z") }
+        return at
+    }
+
+    /// Moves the dead letters this request names back to pending; returns how many.
+    public func apply(to store: any Store, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+        guard isFiltered, ids == nil else { return try await store.replay(ids: ids, destination: destination, nowMilliseconds: now) }
+        // Filtered: the matching ones, a page at a time (replayed ones leave the dead letters, so each page is new).
+        var moved = 0
+        while true {
+            let page = try await store.deadLetters(destination: destination, sinceMilliseconds: sinceMilliseconds,
+                                                   untilMilliseconds: untilMilliseconds, limit: 10_000)
+            let matching = page.filter { letter in type.map { Glob.matches($0, letter.type) } ?? true }.map(\.id)
+            if !matching.isEmpty { moved += try await store.replay(ids: matching, destination: destination, nowMilliseconds: now) }
+            if page.count < 10_000 || matching.isEmpty { return moved }
         }
     }
 

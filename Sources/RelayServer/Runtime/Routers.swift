@@ -21,6 +21,7 @@ public enum Routers {
                              controls: DestinationControls? = nil, onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         AdminController(config: config, store: store, controls: controls, onReplay: onReplay).addRoutes(to: router)
+        ConsoleController(config: config, store: store, controls: controls ?? DestinationControls(store: store), onReplay: onReplay).addRoutes(to: router)
         MetricsController(registry: registry).addRoutes(to: router)
         HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router

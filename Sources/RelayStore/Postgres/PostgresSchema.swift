@@ -105,6 +105,10 @@ enum PostgresSchema {
         Migration(version: "v4-pauses", sql: [
             "CREATE TABLE destination_pauses (destination TEXT PRIMARY KEY, since BIGINT NOT NULL, until BIGINT)",
         ]),
+        // Event lookup by source and id (the console, GET /admin/events/<source>/<id>).
+        Migration(version: "v5-event-lookup", sql: [
+            "CREATE INDEX events_key ON events (source_id, event_id)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -43,3 +43,30 @@ extension PostgresStore {
         }
     }
 }
+
+/// Event lookup in PostgreSQL, by the events' (source, id) index.
+extension PostgresStore {
+    public func event(sourceID: String, eventID: String) async throws(StoreError) -> EventDetail? {
+        try await withClient { connection, logger in
+            var found: (Int64, String, Int64, ByteBuffer)?
+            let rows = try await connection.query("""
+                SELECT id, type, received_at, canonical FROM events WHERE source_id = \(sourceID) AND event_id = \(eventID)
+                ORDER BY id DESC LIMIT 1
+                """, logger: logger)
+            for try await row in rows.decode((Int64, String, Int64, ByteBuffer).self) { found = row }
+            guard let (id, type, receivedAt, canonical) = found else { return nil }
+            var jobs: [EventDetail.Job] = []
+            let jobRows = try await connection.query("""
+                SELECT id, destination, state, attempts, next_attempt_at, updated_at, last_status, last_error, last_response
+                FROM jobs WHERE event_row = \(id) ORDER BY destination
+                """, logger: logger)
+            for try await (jobID, destination, state, attempts, next, updated, status, error, response)
+                in jobRows.decode((Int64, String, String, Int, Int64, Int64, Int?, String?, String?).self) {
+                jobs.append(EventDetail.Job(id: jobID, destination: destination, state: state, attempts: attempts, nextAttemptAtMilliseconds: next,
+                                            updatedAtMilliseconds: updated, lastStatus: status, lastError: error, lastResponse: response))
+            }
+            return EventDetail(sourceID: sourceID, eventID: eventID, type: type, receivedAtMilliseconds: receivedAt,
+                               canonical: Array(buffer: canonical), jobs: jobs)
+        }
+    }
+}

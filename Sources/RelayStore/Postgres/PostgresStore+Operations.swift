@@ -40,14 +40,15 @@ extension PostgresStore {
         }
     }
 
-    public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
+    public func deadLetters(destination: String?, sinceMilliseconds since: Int64?, untilMilliseconds until: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter] {
         try await withClient { connection, logger in
             let rows = try await connection.query("""
                 SELECT j.id, j.destination, j.attempts, j.last_status, j.last_error, j.last_response, j.updated_at,
                        e.event_id, e.source_id, e.type, e.received_at
                 FROM jobs j JOIN events e ON e.id = j.event_row
                 WHERE j.state = 'dead' AND (\(destination)::text IS NULL OR j.destination = \(destination)::text)
-                ORDER BY j.updated_at, j.id LIMIT \(limit)
+                  AND j.updated_at >= \(since ?? Int64.min) AND j.updated_at < \(until ?? Int64.max)
+                ORDER BY j.updated_at, j.destination, j.id LIMIT \(limit)
                 """, logger: logger)
             var letters: [DeadLetter] = []
             for try await (id, dest, attempts, status, error, response, failedAt, eventID, sourceID, type, receivedAt)

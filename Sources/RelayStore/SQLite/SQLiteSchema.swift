@@ -103,6 +103,11 @@ enum SQLiteSchema {
                 CREATE TABLE destination_pauses (destination TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6-event-lookup") { db in
+            // The dedup key names its event's row: looking an event up by source and id is one primary-key read,
+            // with no index on events (another random-keyed index would be written by every ingest).
+            try db.execute(sql: "ALTER TABLE dedup_keys ADD COLUMN event_row INTEGER")
+        }
         return migrator
     }
 }

@@ -150,6 +150,7 @@ public final class SQLiteStore: GroupCommittingStore {
             INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
             VALUES (?, ?, 'pending', 0, ?, ?, ?)
             """)
+        let keyRow = try db.cachedStatement(sql: "UPDATE dedup_keys SET event_row = ? WHERE source_id = ? AND event_id = ?")
         let now = request.receivedAtMilliseconds
         var results: [IngestOutcome] = []
         results.reserveCapacity(request.events.count)
@@ -169,6 +170,7 @@ public final class SQLiteStore: GroupCommittingStore {
                 Data(progress.map(e.canonical(with:)) ?? e.canonical), item.keepPassthrough ? Data(e.passthrough) : nil,
             ])
             let row = db.lastInsertedRowID
+            try keyRow.execute(arguments: [row, request.sourceID, e.id])
             for destination in item.jobDestinations(progress) {
                 try job.execute(arguments: [row, destination, now, now, now])
             }
