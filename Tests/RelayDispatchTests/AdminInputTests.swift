@@ -69,7 +69,10 @@ extension DeliveryEngine {
                     (#"{"ids": ["1"]}"#, #""ids" must be a list of dead-letter ids"#),
                     (#"{"ids": 1}"#, #""ids" must be a list of dead-letter ids"#),
                     (#"{"ids": [1], "all": true}"#, #"not both"#),
-                    (#"{"destination": "crm"}"#, #"{"all": true} or {"ids": [...]}"#),
+                    (#"{"destination": "crm"}"#, #"or {"ids": [...]}"#),
+                    (#"{"ids": [1], "type": "delivery.*"}"#, #"narrow "all", not "ids""#),
+                    (#"{"all": true, "since": "yesterday"}"#, #""since" must be an RFC 3339 time"#),
+                    (#"{"all": true, "type": 5}"#, #""type" must be a canonical type or glob"#),
                     (#"[{"all": true}]"#, "must be a JSON object"),
                 ]
                 for item in cases {
