@@ -16,6 +16,7 @@ sources:
   line:
     provider: line
     channel_secret: $SECRET
+    expect_receipt: 24h
 routes: []
 YAML
 python3 "$BENCH/gen_line.py" --secret "$SECRET" --out "$WORK/line.tsv" --requests 200000 --events-per-request 1
