@@ -23,10 +23,7 @@ public struct MaintenanceService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            await runOnce()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+        await repeatUntilShutdown(every: interval) { await runOnce() }
     }
 
     /// One pass: keeps deleting full batches until fewer than `batch` keys were due.
@@ -55,6 +52,14 @@ public struct MaintenanceService: Service {
         } catch {
             logger.warning("expiry of \(what) failed", metadata: ["error": .string(error.message)])
         }
+    }
+}
+
+/// Runs `pass`, then waits `interval`, until cancellation or a graceful shutdown (which also ends the wait).
+func repeatUntilShutdown(every interval: Duration, _ pass: () async -> Void) async {
+    while !Task.isCancelledOrShuttingDown {
+        await pass()
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
 }
 

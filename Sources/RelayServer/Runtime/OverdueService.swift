@@ -26,10 +26,7 @@ public struct OverdueService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            await runOnce()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+        await repeatUntilShutdown(every: interval) { await runOnce() }
     }
 
     /// One pass: full batches are followed by another at once, until fewer than `batch` were due.
