@@ -132,7 +132,7 @@ final class DestinationWorker: Sendable {
                         break
                     }
                     if probe {
-                        circuit.startProbe(nowMilliseconds: now)
+                        circuit.startProbe()
                         logger.info("circuit probe: one attempt to see whether the destination is back", metadata: ["event.id": .string(ready[0].eventID)])
                     }
                     started += 1

@@ -54,7 +54,7 @@ extension DeliveryEngine {
 
         /// The receiver refuses connections (stopped), or answers 503, for `outage` under a stream of events.
         static func outage(refusing: Bool, outage: Duration, store: String? = nil, instances: Int = 1) async throws {
-            let port = try freePort()
+            let port = try reservablePort()  // stopped and started again: no other test may take it meanwhile
             var receiver = try await Receiver.start(port: port)
             try await ReceiptLedgerTests.withRelays(Self.yaml(port: port), store: store) { relays in
                 _ = try await relays.start(logLevel: "info")
@@ -83,7 +83,6 @@ extension DeliveryEngine {
                     failing.withLock { $0 = false }
                     back = receiver
                 }
-                let returned = Timestamp.nowMilliseconds()
                 try await Task.sleep(for: .seconds(1))
                 traffic.stop()
                 await sending.value
@@ -108,16 +107,15 @@ extension DeliveryEngine {
                 if instances == 1, let first = probes.first, let open = opened.first?.time {
                     #expect(probes.count >= expected - 1 && probes.count <= expected + 2, "\(probes.count) probes")
                     #expect(abs(first - open - 1_000) <= 600, "first probe \(first - open) ms after opening")
-                    let gaps = zip(probes.dropFirst(), probes).map { $0 - $1 }.filter { _ in true }
+                    let gaps = zip(probes.dropFirst(), probes).map { $0 - $1 }
                     #expect(gaps.dropLast().allSatisfy { abs($0 - 2_000) <= 600 }, "gaps between probes: \(gaps)")
                 }
                 // Oldest first: the first events delivered after the return are among the oldest waiting then.
                 let waiting = acked.filter { !before.contains($0) }
-                let afterReturn = back.hits.filter { _ in true }.compactMap { $0.header("webhook-id") }
+                let afterReturn = Self.ids(back.hits)
                 if refusing, let firstDelivered = afterReturn.dropFirst().first, let position = waiting.firstIndex(of: firstDelivered) {
                     #expect(position < 16, "the first event delivered after the return was the \(position)th waiting")
                 }
-                _ = returned
                 await back.stop()
             }
         }

@@ -50,14 +50,25 @@ struct TempDirectory: Sendable {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read, released).
-func freePort() throws -> Int {
+/// A free TCP port on 127.0.0.1 that the kernel never hands out by itself (below the ephemeral range, 32768 and up):
+/// for a listener a test stops and starts again on the same port, which another test's `freePort()` could take in
+/// between otherwise.
+func reservablePort() throws -> Int {
+    for _ in 0..<200 {
+        let port = Int.random(in: 20_000..<32_000)
+        if (try? freePort(port)) != nil { return port }
+    }
+    throw TestFailure("no free port below the ephemeral range")
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released): `port`, if it is free, or one the kernel picks.
+func freePort(_ port: Int = 0) throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

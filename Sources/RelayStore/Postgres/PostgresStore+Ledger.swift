@@ -185,12 +185,6 @@ extension PostgresStore {
     }
 
     public func expireMessages(nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> Int {
-        try await count("""
-            WITH gone AS (
-                DELETE FROM messages WHERE (source_id, message_id) IN
-                    (SELECT source_id, message_id FROM messages WHERE expires_at <= \(now) LIMIT \(limit))
-                RETURNING 1)
-            SELECT count(*) FROM gone
-            """)
+        try await expire("messages", key: "message_id, source_id", nowMilliseconds: now, limit: limit)
     }
 }

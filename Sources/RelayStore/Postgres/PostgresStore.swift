@@ -121,10 +121,15 @@ public final class PostgresStore: GroupCommittingStore, Service {
     }
 
     public func expireDedupKeys(nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await expire("dedup_keys", key: "source_id, event_id", nowMilliseconds: now, limit: limit)
+    }
+
+    /// Deletes at most `limit` rows of `table` (named by its `key` columns, both constants) whose `expires_at` passed.
+    func expire(_ table: String, key: String, nowMilliseconds now: Int64, limit: Int) async throws(StoreError) -> Int {
         try await count("""
             WITH gone AS (
-                DELETE FROM dedup_keys WHERE (source_id, event_id) IN
-                    (SELECT source_id, event_id FROM dedup_keys WHERE expires_at <= \(now) LIMIT \(limit))
+                DELETE FROM \(unescaped: table) WHERE (\(unescaped: key)) IN
+                    (SELECT \(unescaped: key) FROM \(unescaped: table) WHERE expires_at <= \(now) LIMIT \(limit))
                 RETURNING 1)
             SELECT count(*) FROM gone
             """)

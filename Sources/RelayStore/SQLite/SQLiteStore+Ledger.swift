@@ -117,12 +117,6 @@ extension SQLiteStore {
     }
 
     public func expireMessages(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
-        try await write { db in
-            try db.execute(sql: """
-                DELETE FROM messages WHERE (source_id, message_id) IN
-                    (SELECT source_id, message_id FROM messages WHERE expires_at <= ? LIMIT ?)
-                """, arguments: [nowMilliseconds, limit])
-            return db.changesCount
-        }
+        try await expire("messages", key: "message_id, source_id", nowMilliseconds: nowMilliseconds, limit: limit)
     }
 }

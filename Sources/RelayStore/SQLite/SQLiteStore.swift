@@ -191,10 +191,14 @@ public final class SQLiteStore: GroupCommittingStore {
     }
 
     public func expireDedupKeys(nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
+        try await expire("dedup_keys", key: "source_id, event_id", nowMilliseconds: nowMilliseconds, limit: limit)
+    }
+
+    /// Deletes at most `limit` rows of `table` (named by its `key` columns) whose `expires_at` has passed.
+    func expire(_ table: String, key: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> Int {
         try await write { db in
             try db.execute(sql: """
-                DELETE FROM dedup_keys WHERE (source_id, event_id) IN
-                    (SELECT source_id, event_id FROM dedup_keys WHERE expires_at <= ? LIMIT ?)
+                DELETE FROM \(table) WHERE (\(key)) IN (SELECT \(key) FROM \(table) WHERE expires_at <= ? LIMIT ?)
                 """, arguments: [nowMilliseconds, limit])
             return db.changesCount
         }
