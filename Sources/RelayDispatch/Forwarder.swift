@@ -16,6 +16,25 @@ public struct Forwarder: Sendable {
 
     public init(client: HTTPClient) { self.client = client }
 
+    /// The largest request head relay sends (SPEC section 13).
+    ///
+    /// AsyncHTTPClient 1.37 writes a request's head with `writeAndFlush` and then moves its state machine to "head
+    /// sent" (`HTTP1ClientChannelHandler.sendRequestHead`). A head larger than the channel's write-buffer high
+    /// watermark (64 KiB) makes the channel unwritable while it is written; when the socket drains it below the low
+    /// watermark within that same flush, `channelWritabilityChanged` runs first and starts the body producer, and
+    /// `headSent()` then finds `.running(.streaming(producer: .producing))` and stops the process with a
+    /// `preconditionFailure`. A head of at most 16 KiB can never make the channel unwritable (the body is written after
+    /// it), so relay's requests cannot reach it.
+    public static let maxHeadBytes = 16 << 10
+
+    /// The bytes of the head AsyncHTTPClient writes for a POST to `url` with `headers` and a body of `bodyCount` bytes.
+    static func headSize(_ headers: HTTPHeaders, url: URL, bodyCount: Int) -> Int {
+        let target = url.path.utf8.count + (url.query.map { $0.utf8.count + 1 } ?? 0)
+        let host = (url.host?.utf8.count ?? 0) + 8  // "Host: " ... ":port"
+        let fields = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        return "POST  HTTP/1.1\r\n".utf8.count + target + host + 4 + fields + "Content-Length: \(bodyCount)\r\n\r\n".utf8.count
+    }
+
     /// The shared client: pooled connections, redirects never followed, bounded connect time.
     public static func makeClient(maxConcurrency: Int) -> HTTPClient {
         // The pool's per-host limit is shared by every destination on that host (one backend, several paths), so
@@ -48,6 +67,11 @@ public struct Forwarder: Sendable {
         headers.reserveCapacity(outbound.headers.count + 1)
         for header in outbound.headers { headers.add(name: header.name, value: header.value) }
         headers.replaceOrAdd(name: "User-Agent", value: "relay")
+        // A head the peer does not read at once can reach a precondition in AsyncHTTPClient (see `maxHeadBytes`).
+        let headSize = Self.headSize(headers, url: url, bodyCount: outbound.body.count)
+        guard headSize <= Self.maxHeadBytes else {
+            return Result(error: .requestNotBuilt("its head would be \(headSize) bytes; relay sends at most \(Self.maxHeadBytes)"))
+        }
         let request: HTTPClient.Request
         do {
             request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .bytes(outbound.body))
@@ -75,7 +99,7 @@ public struct Forwarder: Sendable {
         var result = Result(status: head.status)
         if !(200..<300).contains(head.status) {
             result.error = .httpStatus(head.status)
-            result.responseSnippet = String(decoding: head.snippet, as: UTF8.self)
+            result.responseSnippet = PrintableText.escaping(head.snippet)
             if head.status == 429 || head.status == 503, let value = head.retryAfter {
                 result.retryAfter = RetryPolicy.parseRetryAfter(value, nowMilliseconds: nowMilliseconds)
             }

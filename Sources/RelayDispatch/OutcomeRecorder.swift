@@ -37,7 +37,12 @@ final class OutcomeRecorder: Sendable {
         var failures = 0
         while let batch = await queue.next() {
             do {
-                let fenced = try await store.complete(batch, nowMilliseconds: Timestamp.nowMilliseconds())
+                let fenced: Int
+                do {
+                    fenced = try await store.complete(batch, nowMilliseconds: Timestamp.nowMilliseconds())
+                } catch where error.mayLieInOneItem && batch.count > 1 {
+                    fenced = await completeOneByOne(batch)
+                }
                 failures = 0
                 if fenced > 0 {
                     // Their claim lapsed and another instance claimed them meanwhile: its outcome is the one that counts.
@@ -58,5 +63,34 @@ final class OutcomeRecorder: Sendable {
                 try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
             }
         }
+    }
+
+    /// Writes a refused batch's outcomes one at a time, so one the store cannot hold costs only itself: each is
+    /// written as it is, or failing that without its texts (the response and the error), and is given up on with a
+    /// log line only if even that fails (its job then lapses and is sent again). A failure of the store itself puts
+    /// the outcomes not yet written back in the queue. Returns how many the fence refused.
+    private func completeOneByOne(_ batch: [JobOutcome]) async -> Int {
+        var fenced = 0
+        for (position, outcome) in batch.enumerated() {
+            var bare = outcome
+            bare.response = nil
+            bare.error = outcome.error.map { _ in "the attempt's error could not be stored" }
+            for attempt in [outcome, bare] {
+                do {
+                    fenced += try await store.complete([attempt], nowMilliseconds: Timestamp.nowMilliseconds())
+                    break
+                } catch where error.mayLieInOneItem {
+                    let last = attempt.response == bare.response && attempt.error == bare.error
+                    logger.error(last ? "an outcome cannot be stored; its job is sent again once its claim lapses"
+                                      : "an outcome was refused by the store; writing it without its texts", metadata: [
+                        "delivery.job": .stringConvertible(outcome.jobID), "error": .string(error.message),
+                    ])
+                } catch {
+                    queue.putBack(Array(batch[position...]))
+                    return fenced
+                }
+            }
+        }
+        return fenced
     }
 }

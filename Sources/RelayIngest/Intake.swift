@@ -88,6 +88,9 @@ public struct Intake: Sendable {
         let outcome: [IngestOutcome]
         do {
             outcome = try await store.ingestEvents(Self.request(items, source: source, config: config, now: now))
+        } catch where error.kind == .rejected {
+            // Alone in its commit (the writer isolates it), the database still refused a value of this request.
+            throw .invalidPayload("a value of this request cannot be stored: \(error.cause ?? error.context)")
         } catch {
             throw .unavailable(error)
         }

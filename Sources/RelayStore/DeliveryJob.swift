@@ -71,17 +71,26 @@ public struct JobOutcome: Sendable {
     /// When to try again (pending only).
     public var nextAttemptAtMilliseconds: Int64
     public var status: Int?
+    /// Why the attempt failed; text a store can hold (control characters escaped), at most ``maxErrorBytes``.
     public var error: String?
+    /// The start of a failed attempt's response, as ``PrintableText`` keeps it; at most ``maxResponseBytes``.
     public var response: String?
 
+    /// The longest error text an outcome keeps, in bytes.
+    public static let maxErrorBytes = 1024
+    /// The longest response snippet an outcome keeps once escaped (1 KiB of a backend's bytes, each up to 4 escaped).
+    public static let maxResponseBytes = 4096
+
+    /// An outcome; `error` and `response` come from outside (a backend, a client library) and are made safe to store
+    /// here, so no value they carry can fail the batch they are written in.
     public init(claim: JobClaim, state: State, attempts: Int, nextAttemptAtMilliseconds: Int64 = 0, status: Int? = nil, error: String? = nil, response: String? = nil) {
         self.claim = claim
         self.state = state
         self.attempts = attempts
         self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
         self.status = status
-        self.error = error
-        self.response = response
+        self.error = error.map { PrintableText.escaping($0, maxBytes: Self.maxErrorBytes) }
+        self.response = response.map { PrintableText.escaping($0, maxBytes: Self.maxResponseBytes) }
     }
 }
 

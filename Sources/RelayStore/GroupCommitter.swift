@@ -48,13 +48,32 @@ public final class GroupCommitter<Item: Sendable, Result: Sendable>: Sendable {
     public func close() { queue.close() }
 
     /// Runs the writer until closed: `write` commits a whole group and returns one result per item, in order.
-    public func runWriter(_ write: @Sendable ([Item]) async throws -> [Result], onGroup: @Sendable ([Item]) -> Void = { _ in }) async {
+    ///
+    /// A group that fails for a reason that may lie in one of its items (`isolating` says which) is written again one
+    /// item at a time, so the item at fault gets its own error and the others commit as if it had never been there: a
+    /// value nobody thought of (a NUL byte once) fails one request, not every request that shared its commit. Items are
+    /// independent, and a failed group's transaction left nothing behind, so writing them alone is the same write.
+    public func runWriter(
+        _ write: @Sendable ([Item]) async throws -> [Result],
+        isolating: @Sendable (any Error) -> Bool = { _ in false },
+        onGroup: @Sendable ([Item]) -> Void = { _ in }
+    ) async {
         while let group = await nextGroup() {
+            let items = group.map(\.item)
             do {
-                let items = group.map(\.item)
                 let results = try await write(items)
                 onGroup(items)
                 for (waiting, result) in zip(group, results) { waiting.continuation.resume(returning: result) }
+            } catch where group.count > 1 && isolating(error) {
+                for waiting in group {
+                    do {
+                        guard let result = try await write([waiting.item]).first else { throw StoreError("a write returned no result") }
+                        onGroup([waiting.item])
+                        waiting.continuation.resume(returning: result)
+                    } catch {
+                        waiting.continuation.resume(throwing: error)
+                    }
+                }
             } catch {
                 for waiting in group { waiting.continuation.resume(throwing: error) }
             }

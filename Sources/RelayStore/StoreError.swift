@@ -19,7 +19,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case readOnly = "read_only"
         /// The configured store kind is not available in this build.
         case unsupported
-        /// Anything else the database refused (a constraint, a bug).
+        /// The database refused the values of this write (a value it cannot hold, a constraint, a size limit): the
+        /// write's own fault, not the store's. Alone in its group it is the caller's 400, not a 503.
+        case rejected
+        /// Anything else the database refused (a bug).
         case failed
     }
 
@@ -45,4 +48,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     /// The store is closed; nothing more is written.
     public static let closed = StoreError(.closed, "the store is closed")
+
+    /// Whether the failure may lie in one item of a group rather than in the store: then the group's items are written
+    /// again one at a time, so that only the item at fault fails. An unreachable, full, read-only, damaged, busy or
+    /// closed store would fail each of them alike.
+    public var mayLieInOneItem: Bool { kind == .rejected || kind == .failed }
 }

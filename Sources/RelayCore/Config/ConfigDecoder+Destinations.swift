@@ -139,6 +139,10 @@ extension ConfigDecoder {
             error(path, node.mark?.line, "must be an absolute http:// or https:// URL with a host, e.g. http://crm.internal:8000/events")
             return nil
         }
+        guard text.utf8.count <= Self.maxURLBytes else {
+            error(path, node.mark?.line, "is \(text.utf8.count) bytes long; at most \(Self.maxURLBytes) (every request's head stays within 16 KiB)")
+            return nil
+        }
         return text
     }
 
@@ -200,8 +204,18 @@ extension ConfigDecoder {
             }
             result.append((name, value))
         }
+        // Every request relay sends has a head of at most 16 KiB (SPEC section 13); the configured headers may take half.
+        let size = result.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        if size > Self.maxConfiguredHeaderBytes {
+            error(path, node.mark?.line, "the headers take \(size) bytes; at most \(Self.maxConfiguredHeaderBytes) (every request's head stays within 16 KiB)")
+        }
         return result
     }
+
+    /// The longest destination URL, in bytes.
+    static let maxURLBytes = 4 << 10
+    /// The most bytes (`Name: value` and its line end) a destination's configured headers may add to a request head.
+    static let maxConfiguredHeaderBytes = 8 << 10
 
     mutating func integer(_ node: Node, path: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = string(node, path: path) else { return nil }

@@ -18,7 +18,7 @@ public struct AdminController: Sendable {
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
-        let admin = router.group("/admin").add(middleware: AdminTokenMiddleware(config: config))
+        let admin = router.group("/admin").add(middleware: AdminTokenMiddleware(config: config)).add(middleware: StoreErrorMiddleware())
         admin.get("/stats") { _, _ in
             let stats = try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
             return AdminJSON.response(StatsBody(stats, states: try await self.controls.states()))

@@ -9,8 +9,6 @@ import RelayStore
 public enum ExpectationsBody {
     /// The most expectations one request registers.
     public static let maxExpectations = 1_000
-    /// The longest key accepted (delivery tags are short: at most 100 characters; a phone hash is 64).
-    public static let maxKeyBytes = 1_024
     /// `within` when neither the expectation nor its source's `expect_receipt` gives one.
     public static let defaultWithin: Duration = .seconds(86_400)
     /// The longest `within`, as for `expect_receipt`.
@@ -45,7 +43,8 @@ public enum ExpectationsBody {
             }
             guard let key = object["key"]?.stringValue else { throw .invalidRequest("\(path).key must be a string (the delivery data the provider will echo)") }
             guard !key.isEmpty else { throw .invalidRequest("\(path).key must not be empty") }
-            guard key.utf8.count <= maxKeyBytes else { throw .invalidRequest("\(path).key is longer than \(maxKeyBytes) bytes") }
+            // The key is the LINE delivery data a delivery completion echoes: it meets the rules of that id (SPEC 13).
+            if let problem = ProviderValue.problem(key) { throw .invalidRequest("\(path).key \(problem)") }
             var within = fallback
             if let value = object["within"] {
                 guard let text = value.stringValue, let parsed = DurationText.parse(text) else {

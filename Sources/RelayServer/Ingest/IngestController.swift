@@ -11,13 +11,10 @@ import RelayStore
 public struct IngestController: Sendable {
     let intake: Intake
     let metrics: IngestMetrics
-    /// Request bodies held in memory, over every request of this listener (`limits.max_buffered`).
-    let budget: BodyBudget
 
-    public init(intake: Intake, metrics: IngestMetrics = IngestMetrics(), budget: BodyBudget = BodyBudget()) {
+    public init(intake: Intake, metrics: IngestMetrics = IngestMetrics()) {
         self.intake = intake
         self.metrics = metrics
-        self.budget = budget
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
@@ -61,8 +58,7 @@ public struct IngestController: Sendable {
             let source = try intake.source(sourceID, peer: context.remoteAddress?.ipAddress, in: config)
             let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[values: $0].first } }
             try intake.screen(source, header: header)
-            let body = try await readBody(request, limit: config.maxBody, buffered: config.maxBuffered)
-            defer { budget.give(body.count) }
+            let body = try await readBody(request, limit: config.maxBody)
             let receipt = try await intake.receive(body, for: source, in: config, header: header)
             metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries,
                            advanced: receipt.advanced, stale: receipt.stale)
@@ -77,27 +73,25 @@ public struct IngestController: Sendable {
     }
 
     /// Reads the whole body, refusing (413) as soon as it passes `limit` rather than buffering it, and (503) when the
-    /// bodies held by every request would pass `buffered`. The bytes returned stay counted in ``budget`` until the
-    /// caller gives them back.
-    private func readBody(_ request: Request, limit: Int, buffered: Int) async throws(APIError) -> [UInt8] {
+    /// bodies held by every request would pass `limits.max_buffered` (``BodyAdmission`` counts the bytes, from the
+    /// parser until the response is written, and ends a body that does not fit).
+    private func readBody(_ request: Request, limit: Int) async throws(APIError) -> [UInt8] {
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > limit { throw .tooLarge(limit) }
-        // Refused before a byte is read (the provider retries), when even the announced body cannot fit.
-        guard budget.current <= buffered - (announced ?? 0) else { throw .busy() }
         var body: [UInt8] = []
         if let announced { body.reserveCapacity(min(announced, 64 << 10)) }  // a promise is not memory to hold yet
         do {
             for try await chunk in request.body {
                 let size = chunk.readableBytes
                 guard size <= limit - body.count else { throw APIError.tooLarge(limit) }
-                guard budget.take(size, limit: buffered) else { throw APIError.busy() }
+                // Copied out at once: a part is a slice of the connection's read buffer, which it would keep alive.
                 body.append(contentsOf: chunk.readableBytesView)
             }
             return body
         } catch {
-            budget.give(body.count)
             switch error {
             case let error as APIError: throw error
+            case is BodyBudget.Exhausted: throw .busy()
             case let error as HTTPError where error.status == .contentTooLarge: throw .tooLarge(limit)
             // The parser's own text names its internals; the sender needs to know only that the framing was wrong.
             default: throw .invalidPayload("the request body could not be read (malformed HTTP framing or a closed connection)")

@@ -12,6 +12,9 @@ public final class BodyBudget: Sendable {
 
     public init() {}
 
+    /// A body part did not fit: the request it belongs to is answered 503 (the provider retries).
+    public struct Exhausted: Error, Sendable {}
+
     /// Bytes held now.
     public var current: Int { held.withLock { $0 } }
 

@@ -15,10 +15,14 @@ public enum ListenerSettings {
     public static let reservedDescriptors = adminMaxConnections + 448
 
     /// The ingest server: idle timeout `read_timeout`, a whole request within `body_timeout`, `100-continue` answered.
-    public static func ingestServer(_ config: RelayConfig, live: LiveConfig) -> HTTPServerBuilder {
+    /// Body bytes are counted in `budget` as they leave the parser (``BodyAdmission``).
+    public static func ingestServer(_ config: RelayConfig, live: LiveConfig, budget: BodyBudget) -> HTTPServerBuilder {
         let bodyTimeout = config.bodyTimeout
         return .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuard(timeout: bodyTimeout, maxBody: { live.current.maxBody })],
+            additionalChannelHandlers: [
+                ConnectionGuard(timeout: bodyTimeout, maxBody: { live.current.maxBody }),
+                BodyAdmission(budget: budget, limit: { live.current.maxBuffered }),
+            ],
             idleTimeout: .nanoseconds(config.readTimeout.nanoseconds)))
     }
 

@@ -37,9 +37,10 @@ public struct RelayApplication: Sendable {
         let stopping = StoppingFlag()
         let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace, turn: turn)
         let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
+        let budget = BodyBudget()
         let ingest = Application(
             router: Routers.ingest(config: config, store: store, stopping: stopping, onJobsCreated: { dispatcher.wake() }),
-            server: ListenerSettings.ingestServer(initial, live: config),
+            server: ListenerSettings.ingestServer(initial, live: config, budget: budget),
             configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
             onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

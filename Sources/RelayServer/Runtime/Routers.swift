@@ -7,11 +7,11 @@ import RelayStore
 /// The two HTTP surfaces: ingest (public) and admin (loopback, token).
 public enum Routers {
     /// `POST /webhooks/<id>`, `/healthz`, `/readyz`.
-    public static func ingest(config: LiveConfig, store: any Store, budget: BodyBudget = BodyBudget(), stopping: StoppingFlag = StoppingFlag(),
+    public static func ingest(config: LiveConfig, store: any Store, stopping: StoppingFlag = StoppingFlag(),
                               onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.add(middleware: WebhookMethodMiddleware())  // before the routes: they take the middleware present when added
-        IngestController(intake: Intake(config: config, store: store, onJobsCreated: onJobsCreated), budget: budget).addRoutes(to: router)
+        IngestController(intake: Intake(config: config, store: store, onJobsCreated: onJobsCreated)).addRoutes(to: router)
         HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router
     }

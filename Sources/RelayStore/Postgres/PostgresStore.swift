@@ -89,7 +89,9 @@ public final class PostgresStore: GroupCommittingStore, Service {
                 await withTaskCancellationHandler {
                     await withTaskGroup(of: Void.self) { group in
                         group.addTask { await store.probeWhileDown() }
-                        await committer.runWriter({ operations in try await store.guardedWrite(operations) }, onGroup: { stats.record($0) })
+                        await committer.runWriter(
+                            { operations in try await store.guardedWrite(operations) },
+                            isolating: { store.commitError($0).mayLieInOneItem }, onGroup: { stats.record($0) })
                         group.cancelAll()
                     }
                 } onCancel: {

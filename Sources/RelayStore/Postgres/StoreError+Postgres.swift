@@ -31,6 +31,9 @@ extension StoreError {
             case "25006": return .readOnly
             case "XX001", "XX002": return .corrupt
             case "40001", "40P01", "55P03": return .busy
+            // Data exceptions (a NUL in text: 22021), constraints, program limits (an index row too large): this
+            // write's values, not the database.
+            case _ where state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54"): return .rejected
             // Connection exceptions, the server shutting down or starting, too many connections.
             case _ where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"): return .unavailable
             default: return .failed

@@ -110,7 +110,7 @@ public final class SQLiteStore: GroupCommittingStore {
                 }
                 return results
             }
-        }, onGroup: { operations in stats.record(operations) })
+        }, isolating: { StoreError("cannot commit", sqlite: $0).mayLieInOneItem }, onGroup: { operations in stats.record(operations) })
     }
 
     /// Copies committed WAL pages into the database file every ``checkpointInterval`` until cancelled.

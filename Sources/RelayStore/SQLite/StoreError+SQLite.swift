@@ -23,6 +23,7 @@ extension StoreError {
         case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH, .SQLITE_NOLFS: .unavailable
         // GRDB answers SQLITE_MISUSE for a closed connection; SQLITE_INTERRUPT is the close interrupting a statement.
         case .SQLITE_MISUSE, .SQLITE_INTERRUPT, .SQLITE_ABORT: .closed
+        case .SQLITE_TOOBIG, .SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_RANGE: .rejected
         default: .failed
         }
     }

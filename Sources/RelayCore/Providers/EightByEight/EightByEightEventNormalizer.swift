@@ -15,14 +15,19 @@ enum EightByEightEventNormalizer {
         case nil where root["eventId"] != nil: payload = JSONObject()
         default: throw PayloadError("8x8 body has no \"payload\" object")
         }
+        _ = try ProviderValue.checked(eventType, field: "eventType")
         let namespace = root["namespace"]?.stringValue ?? ""
         let isSMS = namespace.lowercased() == "sms"
-        let umid = payload["umid"]?.scalarText
-        let eventID = root["eventId"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+        // The values that become keys, the subject, ledger columns or headers: bounded and printable (SPEC section 13).
+        let umid = try ProviderValue.checked(optional: payload["umid"]?.scalarText, field: "payload.umid")
+        let eventID = try ProviderValue.checked(optional: root["eventId"]?.scalarText, field: "eventId").flatMap { $0.isEmpty ? nil : $0 }
         let status = payload["status"]?.objectValue
         // Inbound ChatApps messages name the channel under `recipient` (the business side), not at the top.
-        let channelName = payload["channel"]?.stringValue ?? payload["recipient"]?["channel"]?.stringValue
+        let channelName = try ProviderValue.checked(optional:
+            payload["channel"]?.stringValue ?? payload["recipient"]?["channel"]?.stringValue, field: "payload.channel")
         let channel = channelName?.lowercased() ?? (isSMS ? "sms" : nil)
+        _ = try ProviderValue.checked(optional: status?["state"]?.stringValue, field: "payload.status.state")
+        _ = try ProviderValue.checked(optional: status?["detail"]?.stringValue, field: "payload.status.detail")
 
         let type: String
         var id: String
@@ -52,7 +57,7 @@ enum EightByEightEventNormalizer {
 
         let timeText = status?["timestamp"]?.stringValue ?? payload["timestamp"]?.stringValue
         let time = timeText.flatMap(Timestamp.parse) ?? receivedAtMilliseconds
-        let account = payload["subAccountId"]?.stringValue
+        let account = try ProviderValue.checked(optional: payload["subAccountId"]?.stringValue, field: "payload.subAccountId")
 
         var data = JSONObject()
         data.append("provider", .string("8x8"))

@@ -7,10 +7,11 @@ enum LINEEventNormalizer {
         guard let lineType = object["type"]?.stringValue, !lineType.isEmpty else {
             throw PayloadError("event has no \"type\" string")
         }
+        _ = try ProviderValue.checked(lineType, field: "\"type\"")
         let eventBytes = JSONWriter.serialize(event)
         let id: String
         switch object["webhookEventId"] {
-        case .string(let value) where !value.isEmpty: id = value
+        case .string(let value) where !value.isEmpty: id = try ProviderValue.checked(value, field: "\"webhookEventId\"")
         case nil, .null?: id = "sha256:" + ContentDigest.hex(eventBytes)  // older formats have no id
         default: throw PayloadError("\"webhookEventId\" must be a non-empty string")
         }
@@ -23,6 +24,10 @@ enum LINEEventNormalizer {
             time = ms
         }
         let redelivery = object["deliveryContext"]?["isRedelivery"]?.boolValue ?? false
+        // The ids that become the subject, the ledger key or a header: bounded and printable (SPEC section 13).
+        let deliveryData = try ProviderValue.checked(optional: object["delivery"]?["data"]?.stringValue, field: "\"delivery.data\"")
+        let user = try ProviderValue.checked(optional: object["source"]?["userId"]?.stringValue, field: "\"source.userId\"")
+        for name in ["groupId", "roomId"] { _ = try ProviderValue.checked(optional: object["source"]?[name]?.stringValue, field: "\"source.\(name)\"") }
 
         var data = JSONObject()
         data.append("provider", .string("line"))
@@ -41,13 +46,13 @@ enum LINEEventNormalizer {
         data.append("redelivery", .bool(redelivery))
         data.append("account", destination.map(JSONValue.string))
         data.append("channel", .string("line"))
-        if lineType == "delivery", let tag = object["delivery"]?["data"]?.stringValue {
+        if lineType == "delivery", let tag = deliveryData {
             var recipient = JSONObject()
             recipient.append(isPhoneHash(tag) ? "phone_hash" : "delivery_tag", .string(tag))
             data.append("recipient", .object(recipient))
             subject = tag
         }
-        if let user = object["source"]?["userId"]?.stringValue {
+        if let user {
             var who = JSONObject()
             who.append("channel_user_id", .string(user))
             data.append(lineType == "message" ? "sender" : "user", .object(who))
@@ -67,7 +72,7 @@ enum LINEEventNormalizer {
             canonical: serialized, passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
         // A delivery completion joins the ledger under the key it echoes (the delivery tag or phone hash the backend
         // registers as an expectation: SPEC section 10a).
-        if lineType == "delivery", let key = object["delivery"]?["data"]?.stringValue, !key.isEmpty {
+        if lineType == "delivery", let key = deliveryData, !key.isEmpty {
             incoming.status = StatusReport(
                 messageID: key, channel: "line", status: "delivered", detail: nil, rank: LINEProvider.deliveredRank,
                 eventSource: canonical.source, progressOffset: progressOffset)

@@ -48,7 +48,8 @@ public struct LINEProvider: WebhookProvider {
         var destination: String?
         switch root["destination"] {
         case nil, .null?: break
-        case .string(let text)?: destination = text.isEmpty ? nil : text  // absent in older bodies and some SDK samples
+        case .string(let text)?:  // absent in older bodies and some SDK samples
+            destination = text.isEmpty ? nil : try ProviderValue.checked(text, field: "LINE \"destination\"")
         default: throw PayloadError("LINE \"destination\" must be a string")
         }
         var result: [IncomingEvent] = []
