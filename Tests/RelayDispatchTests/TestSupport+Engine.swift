@@ -18,13 +18,18 @@ final class Engine: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
     let ingestPort: Int
+    /// The admin listener's port, once it runs (0 before).
+    var adminPort: Int { admin.port.withLock { $0 } ?? 0 }
+    private let admin: BoundPort
 
-    /// The engine's store: always SQLite here (the file in `directory`).
-    var store: SQLiteStore { application.store as! SQLiteStore }
+    /// The engine's store: SQLite (the file in `directory`) unless started on PostgreSQL.
+    var store: any Store { application.store }
     var config: LiveConfig { application.config }
     var dispatcher: Dispatcher { application.dispatcher }
 
-    private init(directory: TempDirectory, application: RelayApplication, group: ServiceGroup, task: Task<Void, any Error>, ingestPort: Int) {
+    private init(directory: TempDirectory, application: RelayApplication, group: ServiceGroup, task: Task<Void, any Error>, ingestPort: Int,
+                 admin: BoundPort) {
+        self.admin = admin
         self.directory = directory
         self.application = application
         self.group = group
@@ -32,17 +37,20 @@ final class Engine: Sendable {
         self.ingestPort = ingestPort
     }
 
-    /// Parses `yaml` (as `routes.yaml`) and starts the engine on a new store (listeners on 127.0.0.1, free ports).
-    static func start(yaml: String, shutdownGrace: Duration = .seconds(3)) async throws -> Engine {
+    /// Parses `yaml` (as `routes.yaml`) and starts the engine on a new store (listeners on 127.0.0.1, free ports): a
+    /// SQLite file, or the PostgreSQL database at `postgres`.
+    static func start(yaml: String, postgres: String? = nil, shutdownGrace: Duration = .seconds(3)) async throws -> Engine {
         var parsed = try ConfigLoader.parse(yaml: yaml, file: "test.yaml", environment: [:])
         let directory = try TempDirectory()
-        parsed.store = .sqlite(path: directory.file("relay.db"))
+        parsed.store = postgres.map { .postgres(url: $0) } ?? .sqlite(path: directory.file("relay.db"))
         parsed.listen = ListenAddress(host: "127.0.0.1", port: 0)
         parsed.adminListen = ListenAddress(host: "127.0.0.1", port: 0)
         let port = Mutex<Int?>(nil)
+        let admin = BoundPort()
         let application = try RelayApplication.build(
             config: parsed, configPath: nil, registry: PrometheusCollectorRegistry(), logger: quietLogger("engine"),
-            shutdownGrace: shutdownGrace, onIngestRunning: { bound in port.withLock { $0 = bound } })
+            shutdownGrace: shutdownGrace, onIngestRunning: { bound in port.withLock { $0 = bound } },
+            onAdminRunning: { bound in admin.port.withLock { $0 = bound } })
         let group = application.serviceGroup(gracefulShutdownSignals: [], logger: quietLogger("engine.group"))
         let task = Task { try await group.run() }
         guard await eventually({ port.withLock { $0 } != nil }), let ingestPort = port.withLock({ $0 }) else {
@@ -51,12 +59,12 @@ final class Engine: Sendable {
             directory.remove()
             throw TestFailure("the ingest listener did not start")
         }
-        return Engine(directory: directory, application: application, group: group, task: task, ingestPort: ingestPort)
+        return Engine(directory: directory, application: application, group: group, task: task, ingestPort: ingestPort, admin: admin)
     }
 
     /// Runs `body` with a started engine and stops it afterwards, also when `body` throws.
-    static func with<T>(yaml: String, shutdownGrace: Duration = .seconds(3), _ body: (Engine) async throws -> T) async throws -> T {
-        let engine = try await start(yaml: yaml, shutdownGrace: shutdownGrace)
+    static func with<T>(yaml: String, postgres: String? = nil, shutdownGrace: Duration = .seconds(3), _ body: (Engine) async throws -> T) async throws -> T {
+        let engine = try await start(yaml: yaml, postgres: postgres, shutdownGrace: shutdownGrace)
         do {
             let result = try await body(engine)
             await engine.stop()
@@ -109,4 +117,9 @@ final class Engine: Sendable {
         let stats = try await store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
         return stats.destinations.first { $0.destination == destination } ?? DestinationStats(destination: destination)
     }
+}
+
+/// A listener's port, set once it runs.
+final class BoundPort: Sendable {
+    let port = Mutex<Int?>(nil)
 }
