@@ -133,7 +133,7 @@ final class DestinationWorker: Sendable {
                     }
                     if probe {
                         circuit.startProbe()
-                        logger.info("circuit probe: one attempt to see whether the destination is back", metadata: ["event.id": .string(ready[0].eventID)])
+                        logger.info("circuit probe: one attempt to see whether the destination is back", metadata: ["event.id": .string(PrintableText.cut(ready[0].eventID, maxBytes: ProviderValue.maxBytes))])
                     }
                     started += 1
                     let jobs = Array(ready.prefix(perAttempt))
@@ -343,7 +343,7 @@ final class DestinationWorker: Sendable {
         // Built only when a line will be written: a delivery at the default level logs nothing.
         func metadata() -> Logger.Metadata {
             [
-                "event.id": .string(job.eventID), "source.id": .string(job.sourceID), "attempt": .stringConvertible(outcome.attempts),
+                "event.id": .string(PrintableText.cut(job.eventID, maxBytes: ProviderValue.maxBytes)), "source.id": .string(job.sourceID), "attempt": .stringConvertible(outcome.attempts),
                 "status": .string(outcome.status.map(String.init) ?? "-"), "error": .string(outcome.error ?? ""),
             ]
         }

@@ -103,6 +103,58 @@ struct HostileClientTests {
         }
     }
 
+    /// 3,000 connections each announce 1 MiB, send 900 KiB as fast as the socket takes it, then a byte a second (a
+    /// well-formed signature that is never valid). Before, bytes waiting below the handler were never counted: RSS went
+    /// from 44 to 1,041 MiB with a 64 MiB `max_buffered`, and stayed at 268-621 MiB after all closed (issue 23). Target:
+    /// a peak of at most `max_buffered` + 150 MiB, and back within 50 MiB of the baseline once they close.
+    @Test func aFloodOfLargeSlowBodiesStaysWithinMaxBuffered() async throws {
+        try await Self.withRelay(limits: "  max_buffered: 64MiB\n  body_timeout: 5s\n  read_timeout: 10s", nofile: 20_000) { relay, process in
+            for _ in 0..<20 { _ = try await Self.signedPost(relay) }
+            let baseline = try #require(residentMiB(pid: process.processIdentifier))
+            let head = Array(Self.head(["X-Line-Signature: \(Self.wellFormedSignature)", "Content-Type: application/json", "Content-Length: 1048576"]).utf8)
+            let body = [UInt8](repeating: UInt8(ascii: " "), count: 900 << 10)
+            var open: [(connection: RawConnection, sent: Int)] = []
+            var peak = baseline
+            for index in 0..<3_000 {
+                let connection = try RawConnection(port: relay.listenPort, connectTimeout: .milliseconds(50))
+                _ = connection.sendAvailable(head)
+                open.append((connection, connection.sendAvailable(body)))
+                if index % 100 == 0 { peak = max(peak, residentMiB(pid: process.processIdentifier) ?? 0) }
+            }
+            // Keep pushing the rest of each 900 KiB, then a byte a second, until relay has closed them all (body_timeout).
+            let deadline = ContinuousClock.now + .seconds(40)
+            var lastTrickle = ContinuousClock.now
+            var refusedOrClosed = 0
+            while !open.isEmpty, ContinuousClock.now < deadline {
+                let trickle = ContinuousClock.now - lastTrickle > .seconds(1)
+                if trickle { lastTrickle = .now }
+                for index in open.indices {
+                    let (connection, sent) = open[index]
+                    if sent < body.count {
+                        open[index].sent += connection.sendAvailable(Array(body[sent...]))
+                    } else if trickle {
+                        _ = connection.sendAvailable([UInt8(ascii: " ")])
+                    }
+                }
+                open.removeAll { item in
+                    guard item.connection.isClosedByPeer else { return false }
+                    refusedOrClosed += 1
+                    return true
+                }
+                peak = max(peak, residentMiB(pid: process.processIdentifier) ?? 0)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(open.isEmpty, "\(open.count) of 3,000 connections still open after 40 s")
+            open.removeAll()
+            let settled = await eventually(timeout: .seconds(15)) { (residentMiB(pid: process.processIdentifier) ?? .infinity) < baseline + 50 }
+            let after = residentMiB(pid: process.processIdentifier) ?? 0
+            print("hostile: 3,000 slow 900 KiB bodies: RSS baseline \(baseline) MiB, peak \(peak) MiB (max_buffered 64 MiB), after \(after) MiB; \(refusedOrClosed) closed by relay")
+            #expect(peak <= 64 + 150, "peak RSS \(peak) MiB")
+            #expect(settled, "RSS \(after) MiB after the flood (baseline \(baseline) MiB)")
+            #expect(try await Self.signedPost(relay).status == 200)
+        }
+    }
+
     /// Bodies held at once are capped: past `max_buffered` a request is refused (503, the provider retries) before its
     /// body is read, and the room is back once the holder is gone.
     @Test func bodiesPastMaxBufferedAreRefusedBeforeTheyAreRead() async throws {
