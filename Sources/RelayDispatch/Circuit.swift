@@ -21,8 +21,8 @@ final class Circuit: Sendable {
     /// What may start now.
     enum Gate: Equatable {
         case closed
-        /// Nothing until then.
-        case open(untilMilliseconds: Int64)
+        /// Nothing until then (a monotonic instant: a wall clock stepped back must not hold the circuit open).
+        case open(until: ContinuousClock.Instant)
         /// The cooldown is over: one probe may start.
         case probeDue
         /// A probe is under way: nothing else until its outcome.
@@ -46,7 +46,7 @@ final class Circuit: Sendable {
         var sinceMilliseconds = Timestamp.nowMilliseconds()
         var streak = 0
         var cooldown: Duration = .zero
-        var openUntil: Int64 = 0
+        var openUntil = ContinuousClock.now
     }
 
     private let inner = Mutex(Inner())
@@ -56,16 +56,16 @@ final class Circuit: Sendable {
     /// Failures that speak of the destination's health in a row, up to now.
     var streak: Int { inner.withLock { $0.streak } }
 
-    func gate(nowMilliseconds now: Int64, settings: BreakerSettings?) -> Gate {
+    func gate(now: ContinuousClock.Instant = .now, settings: BreakerSettings?) -> Gate {
         inner.withLock { inner in
             if settings == nil, inner.state != .closed {
                 // `breaker: off` by a reload: back to the plain schedule.
-                inner = Inner(state: .closed, sinceMilliseconds: now)
+                inner = Inner(state: .closed, sinceMilliseconds: Timestamp.nowMilliseconds())
             }
             switch inner.state {
             case .closed: return .closed
             case .halfOpen: return .probing
-            case .open: return now >= inner.openUntil ? .probeDue : .open(untilMilliseconds: inner.openUntil)
+            case .open: return now >= inner.openUntil ? .probeDue : .open(until: inner.openUntil)
             }
         }
     }
@@ -78,7 +78,18 @@ final class Circuit: Sendable {
         }
     }
 
-    /// Records one attempt's reading (a batch request is one); says what changed.
+    /// A probe ended without a reading (its request could not be built, or shutdown cancelled it): the circuit is open
+    /// again with its cooldown over, so the next job probes at once. Nothing when no probe is under way.
+    func abandonProbe() {
+        inner.withLock { inner in
+            guard inner.state == .halfOpen else { return }
+            inner.state = .open
+            inner.openUntil = .now
+        }
+    }
+
+    /// Records one attempt's reading (a batch request is one); says what changed. `now` (wall clock) is only what
+    /// `relay stats` shows as "since"; the cooldown runs on the monotonic clock.
     func record(_ reading: Reading, settings: BreakerSettings?, nowMilliseconds now: Int64) -> Transition? {
         guard let settings else { return nil }
         return inner.withLock { inner -> Transition? in
@@ -96,13 +107,13 @@ final class Circuit: Sendable {
                 case .halfOpen:
                     inner.cooldown = min(inner.cooldown * 2, settings.maxCooldown)
                     inner.state = .open
-                    inner.openUntil = now + inner.cooldown.milliseconds
+                    inner.openUntil = .now + inner.cooldown
                     return .reopened(cooldown: inner.cooldown)
                 case .closed where inner.streak >= settings.failures:
                     inner.cooldown = settings.cooldown
                     inner.state = .open
                     inner.sinceMilliseconds = now
-                    inner.openUntil = now + inner.cooldown.milliseconds
+                    inner.openUntil = .now + inner.cooldown
                     return .opened(cooldown: inner.cooldown)
                 case .closed, .open:
                     return nil
@@ -117,11 +128,12 @@ final class Circuit: Sendable {
         let unhealthy = { (code: Int) in code >= 500 || code == 408 || code == 429 }
         if let status = result.status { return unhealthy(status) ? .unhealthy : .healthy }
         switch result.error {
-        case .connectionRefused?, .connectionReset?, .connectionClosed?, .dnsFailure?, .tlsFailure?, .connectTimeout?, .timeout?, .other?:
+        case .connectionRefused?, .connectionReset?, .connectionClosed?, .dnsFailure?, .tlsFailure?, .connectTimeout?, .timeout?, .other?,
+             .malformedResponse?:
             return .unhealthy
         case .httpStatus(let code)?:
             return unhealthy(code) ? .unhealthy : .healthy
-        case .responseTooLarge?, .requestNotBuilt?, nil:
+        case .responseTooLarge?, .requestNotBuilt?, .cancelled?, nil:
             return .healthy
         }
     }

@@ -11,6 +11,8 @@ extension DeliveryError {
         switch error {
         case let error as DeliveryError:
             self = error
+        case is CancellationError:
+            self = .cancelled
         case let error as HTTPClientError:
             self = Self.classify(error, timeout: timeout, connectTimeout: connectTimeout)
         case let error as NIOConnectionError:
@@ -39,6 +41,8 @@ extension DeliveryError {
             self = .dnsFailure(host: error.host)
         case let error as HTTPParserError where error == .headerOverflow:
             self = .responseTooLarge
+        case let error as HTTPParserError:
+            self = .malformedResponse("\(error)")
         default:
             // NIOSSL is not a dependency of this target; its errors are recognised by their module.
             if String(reflecting: type(of: error)).hasPrefix("NIOSSL.") {
@@ -66,6 +70,7 @@ extension DeliveryError {
         case .connectTimeout, .getConnectionFromPoolTimeout: .connectTimeout(connectTimeout)
         case .tlsHandshakeTimeout: .tlsFailure("handshake timed out")
         case .remoteConnectionClosed: .connectionClosed
+        case .cancelled: .cancelled
         case .invalidURL, .emptyHost, .emptyScheme, .missingSocketPath, .traceRequestWithBody:
             .requestNotBuilt("\(error)")
         default: .other("\(error)")

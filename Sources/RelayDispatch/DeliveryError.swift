@@ -20,8 +20,13 @@ public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
     case httpStatus(Int)
     /// The response's head was larger than the client accepts.
     case responseTooLarge
+    /// The response was not HTTP/1.1 (a garbage status line, broken framing), in the parser's words.
+    case malformedResponse(String)
     /// The request could not be built (no key to sign with, an unreadable stored event, a bad URL).
     case requestNotBuilt(String)
+    /// The attempt was cancelled by relay itself (shutdown past its grace): says nothing of the destination or the
+    /// event, so the job goes back to pending with its attempt count unchanged.
+    case cancelled
     /// Anything else, in the client's words.
     case other(String)
 
@@ -39,7 +44,9 @@ public enum DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let limit): "timed out after \(DurationText.format(limit))"
         case .httpStatus(let code): "HTTP \(code)"
         case .responseTooLarge: "response too large"
+        case .malformedResponse(let reason): "malformed response (\(reason))"
         case .requestNotBuilt(let reason): "request not built: \(reason)"
+        case .cancelled: "cancelled by relay's shutdown"
         case .other(let text): text
         }
     }

@@ -85,18 +85,18 @@ final class DestinationWorker: Sendable {
                 guard let destination = config.current.destination(id) else { break }
                 let now = Timestamp.nowMilliseconds()
                 // What may start now: nothing while paused or open; one probe once the cooldown is over.
-                var blockedUntil: Int64?
+                var blockedFor: Duration?
                 var startable = Int.max
                 var probe = false
                 if let pause = pauses.pause(of: id, nowMilliseconds: now) {
                     startable = 0
-                    blockedUntil = pause.untilMilliseconds
+                    blockedFor = pause.untilMilliseconds.map { .milliseconds(max(1, $0 - now)) }
                 } else {
-                    switch circuit.gate(nowMilliseconds: now, settings: destination.breaker) {
+                    switch circuit.gate(settings: destination.breaker) {
                     case .closed: break
                     case .open(let until):
                         startable = 0
-                        blockedUntil = until
+                        blockedFor = max(.milliseconds(1), until - .now)
                     case .probing: startable = 0
                     case .probeDue:
                         startable = 1
@@ -159,7 +159,7 @@ final class DestinationWorker: Sendable {
                     // Outcomes reach the store a moment after their attempts end, so its next due time may not
                     // know a retry yet; the hint does.
                     var timeout = inFlight > 0 || startable == 0 ? retryHintWait() : min(retryHintWait(), await waitTime())
-                    if let blockedUntil { timeout = min(timeout, .milliseconds(max(1, blockedUntil - now))) }
+                    if let blockedFor { timeout = min(timeout, blockedFor) }
                     group.addTask { await self.doorbell.wait(timeout: timeout); return .woken }
                 }
                 if let rateWait, !rateTicking {
@@ -194,8 +194,10 @@ final class DestinationWorker: Sendable {
 
     /// Whether `job`'s claim could lapse before an attempt started now ends (its timeout, and a quarter of the lease
     /// for recording the outcome).
-    static func mayLapse(_ job: DeliveryJob, timeout: Duration, lease: Duration, nowMilliseconds: Int64 = Timestamp.nowMilliseconds()) -> Bool {
-        nowMilliseconds + timeout.milliseconds + lease.milliseconds / 4 > job.leaseUntilMilliseconds
+    /// Judged on the monotonic clock (`leaseEnd`): the lease itself is the store's, and this host's wall clock may be
+    /// minutes off it.
+    static func mayLapse(_ job: DeliveryJob, timeout: Duration, lease: Duration, now: ContinuousClock.Instant = .now) -> Bool {
+        now + timeout + lease / 4 > job.leaseEnd
     }
 
     private func release(_ claims: [JobClaim]) async {
@@ -208,6 +210,8 @@ final class DestinationWorker: Sendable {
     }
 
     private func claim(limit: Int) async -> Finished {
+        // Outcomes of this instance's attempts still wait for the store: they go first (see `OutcomeRecorder.isFailing`).
+        if outcomes.isFailing { return .claimed([], asked: limit) }
         do {
             // Held for the attempt's timeout plus `store.lease`: long enough to finish and record it, short enough
             // that another instance takes over soon after this one dies.
@@ -279,7 +283,20 @@ final class DestinationWorker: Sendable {
                 result = Forwarder.Result(error: .requestNotBuilt("invalid URL"))  // the config loader rejects these; a reload cannot bring one
             }
         } catch {
+            // The event's own fault, not the destination's: a probe that could not be sent tells nothing, so the
+            // circuit probes again with the next job rather than stay half-open with nothing in flight.
+            circuit.abandonProbe()
             for job in jobs { finish(job, JobOutcome(claim: job.claim, state: .dead, attempts: job.attempts + 1, error: error.description)) }
+            return
+        }
+        if result.error == .cancelled {
+            // Cut off by relay's own shutdown: not an attempt of the job's schedule. Back to pending, due now, its
+            // count unchanged, so a job on its last attempt does not become a dead letter for a restart.
+            circuit.abandonProbe()
+            for job in jobs {
+                finish(job, JobOutcome(claim: job.claim, state: .pending, attempts: job.attempts, nextAttemptAtMilliseconds: Timestamp.nowMilliseconds(),
+                                       error: result.error?.description))
+            }
             return
         }
         metrics.record(requestDuration: ContinuousClock.now - started)

@@ -94,6 +94,12 @@ public struct Forwarder: Sendable {
             // A body cut off (by the deadline, or by the reader once it has the snippet) still leaves the head.
             head = reader.headIfReceived
             if head == nil { return Result(error: Self.describe(error, timeout: destination.timeout)) }
+            // A 2xx counts only once its response is whole (or relay itself stopped reading it): a backend that closes
+            // mid-body, or stalls past the timeout, may not have taken the event, and a resend is safe (receivers
+            // deduplicate by `webhook-id`). Before, a 200 cut off after 10 of 1,000 bytes was recorded as delivered.
+            if let received = head, (200..<300).contains(received.status), !reader.stoppedReading {
+                return Result(error: Self.describe(error, timeout: destination.timeout))
+            }
         }
         guard let head else { return Result(error: .connectionClosed) }
         var result = Result(status: head.status)
@@ -117,8 +123,11 @@ public struct Forwarder: Sendable {
         }
 
         private let head = Mutex<Head?>(nil)
+        private let stopped = Atomic<Bool>(false)
 
         var headIfReceived: Head? { head.withLock { $0 } }
+        /// Whether the reader itself ended the exchange, having read all it keeps.
+        var stoppedReading: Bool { stopped.load(ordering: .acquiring) }
 
         func didReceiveHead(task: HTTPClient.Task<Head?>, _ response: HTTPResponseHead) -> EventLoopFuture<Void> {
             head.withLock { $0 = Head(status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after")) }
@@ -133,7 +142,10 @@ public struct Forwarder: Sendable {
                 return head!.snippet.count >= Forwarder.responseSnippetLimit
             }
             // Enough for the record: the rest is not read (the connection is closed rather than drained).
-            if full { task.cancel() }
+            if full {
+                stopped.store(true, ordering: .releasing)
+                task.cancel()
+            }
             return task.eventLoop.makeSucceededVoidFuture()
         }
 

@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import RelayCore
 import RelayStore
+import Synchronization
 
 /// Records finished attempts in the store without holding their slots: an attempt hands its outcome over and
 /// its slot takes the next job at once, while one writer commits everything handed over since its last commit.
@@ -28,6 +29,12 @@ final class OutcomeRecorder: Sendable {
     /// Outcomes queued and not yet committed.
     var backlog: Int { queue.count }
 
+    /// Whether the last write failed and outcomes wait for the store. Workers claim nothing meanwhile: a claim that
+    /// succeeded first after an outage longer than the lease would take back this instance's own lapsed jobs, whose
+    /// outcomes (delivered, most of them) are still queued here, and send them again.
+    var isFailing: Bool { failing.load(ordering: .acquiring) }
+    private let failing = Atomic<Bool>(false)
+
     /// Ends the writer once everything queued so far is written (or, for a store that stays broken, given up).
     func close() { queue.close() }
 
@@ -44,6 +51,7 @@ final class OutcomeRecorder: Sendable {
                     fenced = await completeOneByOne(batch)
                 }
                 failures = 0
+                failing.store(false, ordering: .releasing)
                 if fenced > 0 {
                     // Their claim lapsed and another instance claimed them meanwhile: its outcome is the one that counts.
                     fencedOutcomes.increment(by: fenced)
@@ -52,6 +60,7 @@ final class OutcomeRecorder: Sendable {
                 if batch.contains(where: { $0.state == .pending }) { retriesScheduled() }
             } catch {
                 failures += 1
+                failing.store(true, ordering: .releasing)
                 queue.putBack(batch)
                 logger.error("recording attempts failed", metadata: [
                     "error": .string(error.message), "count": .stringConvertible(batch.count), "try": .stringConvertible(failures),

@@ -15,8 +15,12 @@ public struct DeliveryJob: Sendable {
     public var passthrough: [UInt8]?
     /// The claim this job is held under: its outcome counts only while the claim is the job's latest.
     public var lease: Int64
-    /// When the claim lapses and any instance may claim the job again (milliseconds since the epoch).
+    /// When the claim lapses and any instance may claim the job again (milliseconds since the epoch, by the store's
+    /// clock: PostgreSQL's on the shared store).
     public var leaseUntilMilliseconds: Int64
+    /// The same on this process's monotonic clock, counted from before the claim was sent (so never late): what the
+    /// worker checks before it starts an attempt, whatever this host's wall clock says.
+    public var leaseEnd: ContinuousClock.Instant = .now
 
     public init(
         id: Int64, destination: String, attempts: Int, eventID: String, sourceID: String, provider: ProviderKind, type: String,
@@ -39,6 +43,17 @@ public struct DeliveryJob: Sendable {
 extension DeliveryJob {
     /// The job and the lease it was claimed under, for its outcome or its release.
     public var claim: JobClaim { JobClaim(jobID: id, lease: lease) }
+}
+
+extension [DeliveryJob] {
+    /// The jobs with `leaseEnd` set (a claim's jobs share one).
+    func withLeaseEnd(_ end: ContinuousClock.Instant) -> [DeliveryJob] {
+        map { job in
+            var job = job
+            job.leaseEnd = end
+            return job
+        }
+    }
 }
 
 /// A job as one claim holds it. A claim's lease token is new each time the job is claimed, so a write under an older

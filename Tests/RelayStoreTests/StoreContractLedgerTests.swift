@@ -161,8 +161,8 @@ extension StoreContract {
         @Test(.enabled(if: OptionalTool.postgres.isAvailable, Comment(rawValue: OptionalTool.postgres.skipReason)))
         func expectationsRegisteredOnTwoInstancesAtOnceAreOne() async throws {
             let url = try await TestPostgres.shared.makeDatabase()
-            let first = try PostgresStore(url: url)
-            let second = try PostgresStore(url: url)
+            let first = try PostgresStore(url: url, jobClock: .caller)
+            let second = try PostgresStore(url: url, jobClock: .caller)
             try await first.serving {
                 try await second.serving {
                     let keys = (0..<200).map { "k-\($0)" }
@@ -208,8 +208,8 @@ extension StoreContract {
         @Test(.enabled(if: OptionalTool.postgres.isAvailable, Comment(rawValue: OptionalTool.postgres.skipReason)))
         func concurrentReceiptsOnTwoInstancesLoseNoUpdate() async throws {
             let url = try await TestPostgres.shared.makeDatabase()
-            let first = try PostgresStore(url: url)
-            let second = try PostgresStore(url: url)
+            let first = try PostgresStore(url: url, jobClock: .caller)
+            let second = try PostgresStore(url: url, jobClock: .caller)
             try await first.serving {
                 try await second.serving {
                     let rounds = 40

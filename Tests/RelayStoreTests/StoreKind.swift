@@ -28,7 +28,7 @@ func withStore<T: Sendable>(_ kind: StoreKind, _ body: (OpenStore) async throws 
         let store = try SQLiteStore(path: dir.databasePath)
         return try await store.serving { () async throws -> T in try await body(OpenStore(store: store, groups: store.groupStats)) }
     case .postgres:
-        let store = try PostgresStore(url: try await TestPostgres.shared.makeDatabase())
+        let store = try PostgresStore(url: try await TestPostgres.shared.makeDatabase(), jobClock: .caller)
         return try await store.serving { () async throws -> T in try await body(OpenStore(store: store, groups: store.groupStats)) }
     }
 }

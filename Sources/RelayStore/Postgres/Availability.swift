@@ -1,3 +1,4 @@
+import PostgresNIO
 import Synchronization
 
 /// Whether PostgreSQL answers, as the last write or probe found it.
@@ -29,11 +30,25 @@ final class Availability: Sendable {
     }
 }
 
-/// Set once a connection is leased, for `withDeadline`'s lease deadline.
+/// The connection a deadline-bound body leased, once it has one: `withDeadline`'s lease deadline looks at whether it
+/// is set, and a missed deadline closes it.
 final class LeaseFlag: Sendable {
+    private let connection = Mutex<PostgresConnection?>(nil)
     private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
+    func set(_ leased: PostgresConnection? = nil) {
+        connection.withLock { $0 = leased }
+        value.store(true, ordering: .releasing)
+    }
     var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// Closes the leased connection, if any: a query waiting on a socket that went silent fails now, and the pool gets
+    /// its connection back (closed, so it opens a new one) instead of losing it to a task that waits for an answer
+    /// that may never come. Before, 6 of 8 pooled connections stayed held after one 20 s silent partition, all 8
+    /// after a second, and relay answered 503 until restarted.
+    func closeConnection() {
+        guard let leased = connection.withLock({ $0 }) else { return }
+        leased.close().whenComplete { _ in }
+    }
 }
 
 /// Runs `body`, throwing `StoreError.unavailable` if it takes longer than `limit`, or if `leased` is not set within
@@ -52,7 +67,10 @@ func withDeadline<T: Sendable>(
         try await Task.sleep(for: leaseDeadline)
         if leased.isSet { try await Task.sleep(for: limit - leaseDeadline) }
         let cause = leased.isSet ? "no answer within \(limit)" : "no connection within \(leaseDeadline)"
-        if outcome.settle(.failure(StoreError(.unavailable, context, cause: cause))) { work.cancel() }
+        if outcome.settle(.failure(StoreError(.unavailable, context, cause: cause))) {
+            work.cancel()
+            leased.closeConnection()
+        }
     }
     defer { watchdog.cancel() }
     return try await withTaskCancellationHandler {

@@ -19,7 +19,14 @@ extension PostgresStore {
                         try await connection.listen(on: Self.jobsChannel) { notifications in
                             listening.withLock { $0 = true }
                             wake(nil)
-                            for try await notification in notifications { wake(notification.payload) }
+                            // A LISTEN on a socket gone silent would wait for notices forever: a ping with a deadline
+                            // beside it closes such a connection, and the loop listens again on a new one.
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                group.addTask { for try await notification in notifications { wake(notification.payload) } }
+                                group.addTask { try await Self.pingUntilSilent(connection, logger: logger) }
+                                try await group.next()
+                                group.cancelAll()
+                            }
                         }
                     }
                 }
@@ -34,8 +41,35 @@ extension PostgresStore {
                     ])
                 }
             }
-            let pause = Duration.milliseconds(min(5_000, 250 * max(1, failures)))
+            let pause = Duration.milliseconds(min(2_000, 250 * max(1, failures)))
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        }
+    }
+
+    /// How often the listening connection is pinged, and how long a ping may take.
+    static let listenPing: (every: Duration, within: Duration) = (.seconds(5), .seconds(3))
+
+    /// Pings `connection` until a ping takes longer than `listenPing.within`: then closes it and throws.
+    static func pingUntilSilent(_ connection: PostgresConnection, logger: Logger) async throws {
+        while true {
+            try await Task.sleep(for: listenPing.every)
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: listenPing.within)
+                    try? await connection.close()  // the query then fails at once, rather than wait for a cancellation
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !answered {
+                throw StoreError(.unavailable, "cannot listen", cause: "no answer to a ping within \(listenPing.within)")
+            }
         }
     }
 }

@@ -65,7 +65,7 @@ extension PostgresStore {
     public func replay(ids: [Int64]?, destination: String?, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
         try await count("""
             WITH moved AS (
-                UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now)
+                UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = \(unescaped: self.now(now)), updated_at = \(unescaped: self.now(now))
                 WHERE state = 'dead' AND (\(destination)::text IS NULL OR destination = \(destination)::text)
                   AND (\(ids)::int8[] IS NULL OR id = ANY(\(ids)::int8[]))
                 RETURNING destination)

@@ -17,7 +17,7 @@ extension PostgresStore {
                 if case .ingest(let request) = operation { return request }
                 return nil
             }
-            var accepted = try await Self.insert(requests, connection, logger)[...]
+            var accepted = try await Self.insert(requests, jobTime: jobClock == .database ? Self.databaseNow : "at", connection, logger)[...]
             var results: [WriteResult] = []
             results.reserveCapacity(operations.count)
             for operation in operations {
@@ -26,9 +26,11 @@ extension PostgresStore {
                     results.append(.ingested(Array(accepted.prefix(request.events.count))))
                     accepted = accepted.dropFirst(request.events.count)
                 case .claim(let destination, let now, let limit, let lease):
-                    results.append(.claimed(try await Self.claim(destination: destination, now: now, limit: limit, lease: lease, connection, logger)))
+                    results.append(.claimed(try await Self.claim(
+                        destination: destination, now: self.now(now), limit: limit, lease: lease,
+                        leaseMilliseconds: lease.untilMilliseconds - now, connection, logger)))
                 case .complete(let outcomes, let now):
-                    results.append(.completed(fenced: try await Self.complete(outcomes, now: now, connection, logger)))
+                    results.append(.completed(fenced: try await Self.complete(outcomes, now: now, clock: self.now(now), connection, logger)))
                 case .expect(let request):
                     results.append(.expected(try await Self.expect(request, connection, logger)))
                 }
@@ -42,7 +44,8 @@ extension PostgresStore {
     /// A key seen twice in the group counts once (the first copy), as it would in one transaction inserting row by
     /// row; the database decides the rest, so a copy committed by another instance (or a moment ago) is refused.
     /// Keys are inserted in one order (sorted), so two instances' groups never wait on each other's keys in a cycle.
-    static func insert(_ requests: [IngestRequest], _ connection: PostgresConnection, _ logger: Logger) async throws -> [IngestOutcome] {
+    /// New jobs are due at `jobTime`: the SQL of the job clock, or `at` (the request's time, with the caller's clock).
+    static func insert(_ requests: [IngestRequest], jobTime: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [IngestOutcome] {
         struct Key: Hashable { var source: String, event: String }
         var firstCopy = Set<Key>()
         var candidates: [(key: Key, expires: Int64, now: Int64)] = []
@@ -129,7 +132,7 @@ extension PostgresStore {
         try await connection.query("""
             WITH created AS (
                 INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
-                SELECT event_row, destination, 'pending', 0, at, at, at
+                SELECT event_row, destination, 'pending', 0, \(unescaped: jobTime), \(unescaped: jobTime), \(unescaped: jobTime)
                 FROM unnest(\(jobRows)::int8[], \(jobDestinations)::text[], \(jobTimes)::int8[]) AS u (event_row, destination, at)
                 RETURNING destination)
             SELECT pg_notify(\(jobsChannel), destination) FROM (SELECT DISTINCT destination FROM created) d

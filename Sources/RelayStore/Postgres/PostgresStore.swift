@@ -37,9 +37,22 @@ public final class PostgresStore: GroupCommittingStore, Service {
     /// The channel new jobs are announced on (`NOTIFY`), payload the destination's id.
     static let jobsChannel = "relay_jobs"
 
+    /// Whose clock judges leases, lapses and due times (SPEC section 9).
+    public enum JobClock: Sendable {
+        /// PostgreSQL's `now()`: one clock for every instance, so one whose wall clock is minutes off never takes
+        /// another's live claim and delays nothing. What relay runs with.
+        case database
+        /// The times the caller passes (the store contract's tests, which play with time).
+        case caller
+    }
+
+    /// Whose clock judges leases and due times.
+    public let jobClock: JobClock
+
     /// A store on the database `url` names (`postgres://user:password@host:5432/db?sslmode=require`). Nothing
     /// connects until `run()`.
-    public init(url: String, logger: Logger = Logger(label: "relay.store")) throws(StoreError) {
+    public init(url: String, jobClock: JobClock = .database, logger: Logger = Logger(label: "relay.store")) throws(StoreError) {
+        self.jobClock = jobClock
         self.logger = logger
         client = PostgresClient(configuration: try PostgresConnectionURL.configuration(url), backgroundLogger: logger)
     }
@@ -183,7 +196,7 @@ public final class PostgresStore: GroupCommittingStore, Service {
         let lease = LeaseFlag()
         return try await withDeadline(deadline, context, leaseDeadline: Self.leaseDeadline, leased: lease) { [client] in
             try await client.withConnection { connection in
-                lease.set()
+                lease.set(connection)
                 return try await body(connection)
             }
         }

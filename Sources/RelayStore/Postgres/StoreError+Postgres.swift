@@ -16,7 +16,10 @@ extension StoreError {
             }
         }
         guard let psql = error as? PSQLError else {
-            self.init(error is CancellationError ? .closed : .failed, context, cause: "\(error)")
+            // The pool's own breaker (`connectionCreationCircuitBreakerTripped`, after a minute without a connection)
+            // says the database cannot be reached; read as "failed" it once marked PostgreSQL up 67 s into an outage.
+            let poolError = String(reflecting: type(of: error)).hasSuffix("ConnectionPoolError")
+            self.init(error is CancellationError ? .closed : poolError ? .unavailable : .failed, context, cause: "\(error)")
             return
         }
         self.init(Self.kind(of: psql), context, cause: Self.describe(psql))

@@ -4,9 +4,10 @@ import RelayCore
 
 extension SQLiteStore {
     public func claimDue(destination: String, nowMilliseconds now: Int64, limit: Int, leaseMilliseconds: Int64) async throws(StoreError) -> [DeliveryJob] {
+        let sent = ContinuousClock.now
         let lease = JobClaimLease(nowMilliseconds: now, leaseMilliseconds: leaseMilliseconds)
         guard case .claimed(let jobs) = try await grouped(.claim(destination: destination, nowMilliseconds: now, limit: limit, lease: lease)) else { return [] }
-        return jobs
+        return jobs.withLeaseEnd(sent + .milliseconds(leaseMilliseconds))
     }
 
     /// Jobs of `destination` whose claim lapsed, then due pending ones, with their bodies, put under `lease`: two
