@@ -34,6 +34,26 @@ enum PostgresConnectionURL {
         return configuration
     }
 
+    /// The same server for one connection of its own, outside the pool: how the store finds out that PostgreSQL
+    /// answers while the pool is still backing off.
+    static func directConfiguration(_ url: String) throws -> PostgresConnection.Configuration {
+        let pooled = try configuration(url)
+        let query = Dictionary((URLComponents(string: url)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let tls: PostgresConnection.Configuration.TLS
+        switch query["sslmode"] ?? "prefer" {
+        case "disable": tls = .disable
+        case "allow", "prefer": tls = .prefer(try NIOSSLContext(configuration: tlsConfiguration(verification: .none)))
+        case "require": tls = .require(try NIOSSLContext(configuration: tlsConfiguration(verification: .none)))
+        case "verify-ca": tls = .require(try NIOSSLContext(configuration: tlsConfiguration(verification: .noHostnameVerification)))
+        default: tls = .require(try NIOSSLContext(configuration: tlsConfiguration(verification: .fullVerification)))
+        }
+        var direct = PostgresConnection.Configuration(
+            host: pooled.host ?? "localhost", port: pooled.port ?? 5432, username: pooled.username, password: pooled.password,
+            database: pooled.database, tls: tls)
+        direct.options.connectTimeout = .seconds(1)
+        return direct
+    }
+
     private static func tlsConfiguration(verification: CertificateVerification) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = verification

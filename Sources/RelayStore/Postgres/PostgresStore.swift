@@ -14,7 +14,12 @@ import Synchronization
 /// `run()` owns the background work (the client's connections and the group-commit writer) and must be running for
 /// any call to be answered.
 public final class PostgresStore: GroupCommittingStore, Service {
-    let client: PostgresClient
+    /// The pool, renewed when it lags behind a database that answers again (see `RenewablePool`).
+    let pool: RenewablePool
+    /// The pool in use now.
+    var client: PostgresClient { pool.current }
+    /// One connection outside the pool, for the probe.
+    let direct: PostgresConnection.Configuration?
     let logger: Logger
     let committer = GroupCommitter<WriteOperation, WriteResult>(maxGroupWeight: 2_000)
     /// Where the scan for events left without any job (no route matched) resumes.
@@ -54,7 +59,8 @@ public final class PostgresStore: GroupCommittingStore, Service {
     public init(url: String, jobClock: JobClock = .database, logger: Logger = Logger(label: "relay.store")) throws(StoreError) {
         self.jobClock = jobClock
         self.logger = logger
-        client = PostgresClient(configuration: try PostgresConnectionURL.configuration(url), backgroundLogger: logger)
+        pool = RenewablePool(configuration: try PostgresConnectionURL.configuration(url), logger: logger)
+        direct = try? PostgresConnectionURL.directConfiguration(url)
     }
 
     /// Runs the client's pool and, once the schema is migrated, the group-commit writer, until graceful shutdown or
@@ -64,7 +70,7 @@ public final class PostgresStore: GroupCommittingStore, Service {
         let writer = Writer(store: self)
         // The writer ends after a close() too: then the client is shut down gracefully, not as a failure.
         let group = ServiceGroup(configuration: .init(services: [
-            .init(service: client),
+            .init(service: pool),
             .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup),
         ], logger: logger))
         try await group.run()
@@ -219,6 +225,22 @@ public final class PostgresStore: GroupCommittingStore, Service {
         }
     }
 
+    /// Whether a connection outside the pool gets an answer to `SELECT 1` within a second.
+    func answersDirectly() async -> Bool {
+        guard let direct else { return false }
+        let logger = logger
+        do {
+            return try await withDeadline(.seconds(2), "cannot reach PostgreSQL", leaseDeadline: .seconds(2), leased: LeaseFlag()) {
+                let connection = try await PostgresConnection.connect(configuration: direct, id: 0, logger: logger)
+                defer { connection.close().whenComplete { _ in } }
+                for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                return true
+            }
+        } catch {
+            return false
+        }
+    }
+
     /// While the database is unreachable, tries it every `probeInterval` and marks it up when it answers.
     func probeWhileDown() async {
         while !Task.isCancelled {
@@ -231,6 +253,12 @@ public final class PostgresStore: GroupCommittingStore, Service {
                     answered = nil
                 } catch {
                     answered = StoreError("cannot reach PostgreSQL", postgres: error)
+                    // The pool may still be backing off (up to a minute) from an outage that is over: a connection of
+                    // our own says whether it is, and if so a new pool connects at once.
+                    if await answersDirectly() {
+                        pool.renewNow()
+                        logger.notice("PostgreSQL answers again but the pool was still waiting to reconnect; the pool was renewed")
+                    }
                 }
                 if answered.map({ $0.kind != .unavailable }) ?? true, availability.record(nil) {
                     logger.notice("PostgreSQL answers again; ingest and deliveries resume")
