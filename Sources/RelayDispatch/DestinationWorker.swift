@@ -265,6 +265,13 @@ final class DestinationWorker: Sendable {
             }
             return
         }
+        if pauses.pause(of: id, nowMilliseconds: Timestamp.nowMilliseconds()) != nil {
+            // Paused after these were handed to the attempt: not started, back to pending with their schedules untouched
+            // (a pause command answers once every instance obeys it, so no attempt may start past this point).
+            circuit.abandonProbe()
+            await release(jobs.map(\.claim))
+            return
+        }
         if destination.batch == nil && jobs.count > 1 {
             // A reload turned batching off after these were grouped: one request each, as now configured.
             for job in jobs { await attempt([job]) }

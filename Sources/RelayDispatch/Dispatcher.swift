@@ -26,7 +26,9 @@ public final class Dispatcher: Service, Sendable {
     /// The pauses in force, read from the store every `pauseRefresh` and set at once by this instance's own pause and
     /// resume (SPEC section 12).
     public let pauses = PauseBoard()
-    static let pauseRefresh: Duration = .milliseconds(500)
+    static let pauseRefresh: Duration = .milliseconds(250)
+    /// How often an instance says it is alive when no pause changes.
+    static let ackInterval: Duration = .seconds(2)
 
     public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
         self.turn = turn ?? HousekeepingTurn(store: store)
@@ -97,15 +99,26 @@ public final class Dispatcher: Service, Sendable {
 
     /// Reads the store's pauses every `pauseRefresh` (another instance or the CLI may have set or ended one) and
     /// wakes the workers of destinations whose pause changed.
+    ///
+    /// Then it acknowledges the version it read (`pause_acks`), so a pause command knows this instance starts no new
+    /// attempt for a paused destination: the version is read before the pauses, so the pauses it acknowledges include
+    /// every one up to it, and a worker looks at the board again just before each attempt. The acknowledgement is also
+    /// the instance's sign of life, written at least every `ackInterval`.
     private func watchPauses() async {
         var failing = false
+        var acknowledged: (version: Int64, at: ContinuousClock.Instant)?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let now = Timestamp.nowMilliseconds()
+                let version = try await store.pauseVersion()
                 let list = try await store.pauses(nowMilliseconds: now)
                 var board: [String: DestinationPauseState] = [:]
                 for pause in list { board[pause.destination] = DestinationPauseState(sinceMilliseconds: pause.sinceMilliseconds, untilMilliseconds: pause.untilMilliseconds) }
                 for destination in pauses.replace(board) { wake(destination) }
+                if acknowledged.map({ $0.version != version || .now - $0.at >= Self.ackInterval }) ?? true {
+                    try await store.acknowledgePauses(instance: turn.holder, version: version, nowMilliseconds: now)
+                    acknowledged = (version, .now)
+                }
                 failing = false
             } catch {
                 // The board keeps what it last read: a pause holds while the store cannot say it ended.
@@ -114,6 +127,9 @@ public final class Dispatcher: Service, Sendable {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pauseRefresh) }
         }
+        // Stopping: this instance starts no attempt any more, so it obeys every pause to come. Without this a pause
+        // in the next seconds waited for it as for a live instance that does not answer.
+        try? await store.acknowledgePauses(instance: turn.holder, version: .max, nowMilliseconds: Timestamp.nowMilliseconds())
     }
 
     /// Pauses `destination` (until `untilMilliseconds`, or until resumed) on every instance: in the store, and at once

@@ -25,6 +25,12 @@ public protocol Store: Service {
     func resume(destination: String, nowMilliseconds: Int64) async throws(StoreError) -> Bool
     /// The pauses in force at `nowMilliseconds`.
     func pauses(nowMilliseconds: Int64) async throws(StoreError) -> [DestinationPause]
+    /// The version of the pauses: every pause and resume raises it, in its own transaction.
+    func pauseVersion() async throws(StoreError) -> Int64
+    /// Records that `instance` obeys the pauses of `version` and was alive at `nowMilliseconds`.
+    func acknowledgePauses(instance: String, version: Int64, nowMilliseconds: Int64) async throws(StoreError)
+    /// The last acknowledgement of each instance seen alive within `withinMilliseconds` of now (by the store's clock).
+    func pauseAcknowledgements(withinMilliseconds: Int64, nowMilliseconds: Int64) async throws(StoreError) -> [PauseAcknowledgement]
 
     // MARK: The receipt ledger (SPEC section 10)
 
@@ -167,6 +173,20 @@ public struct ExpectationResult: Sendable, Equatable {
     public init(registered: Int, alreadyMet: Int) {
         self.registered = registered
         self.alreadyMet = alreadyMet
+    }
+}
+
+/// An instance's word that it obeys the pauses up to `version` (SPEC section 12: a pause is in force on every
+/// instance when its command returns).
+public struct PauseAcknowledgement: Sendable, Equatable {
+    public var instance: String
+    public var version: Int64
+    public var seenAtMilliseconds: Int64
+
+    public init(instance: String, version: Int64, seenAtMilliseconds: Int64) {
+        self.instance = instance
+        self.version = version
+        self.seenAtMilliseconds = seenAtMilliseconds
     }
 }
 

@@ -36,7 +36,7 @@ struct Destinations: AsyncParsableCommand {
         @Option(help: "End the pause by itself at this RFC 3339 time.") var until: String?
 
         func run() async throws {
-            let at = try await options.withStore { config, store -> Int64? in
+            let (at, behind) = try await options.withStore { config, store -> (Int64?, [String]) in
                 try Destinations.check(destination, config)
                 var at: Int64?
                 if let until {
@@ -46,10 +46,14 @@ struct Destinations: AsyncParsableCommand {
                         throw CommandFailure.exit((error as? APIError)?.message ?? "\(error)")
                     }
                 }
-                try await DestinationControls(store: store).pause(destination, untilMilliseconds: at)
-                return at
+                let behind = try await DestinationControls(store: store).pause(destination, untilMilliseconds: at)
+                return (at, behind)
             }
             print("paused \(destination)" + (at.map { " until \(Timestamp.format(epochMilliseconds: $0))" } ?? " until resumed"))
+            if !behind.isEmpty {
+                FileHandle.standardError.write(Data(("relay: warning: not acknowledged within \(DurationText.format(DestinationControls.acknowledgeWithin)) by "
+                    + behind.joined(separator: ", ") + "; each stops when it next reads the store (its claims lapse to the others if it never does)\n").utf8))
+            }
         }
     }
 

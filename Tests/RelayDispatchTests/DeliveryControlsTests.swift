@@ -157,7 +157,9 @@ extension DeliveryEngine {
                     var process = try await relays.start()
                     let pause = try await runRelayCommand(["destinations", "pause", "crm", "--config", relays.configPath])
                     #expect(pause.status == 0 && pause.stdout.contains("paused crm until resumed"), "\(pause.stderr)")
-                    try await Task.sleep(for: .seconds(1))  // the running relay reads the store's pauses every 0.5 s
+                    // No wait: the command returns once the running relay acknowledged the pause (issue 24: before, it
+                    // read the store every 0.5 s, and all 5 events sent right after the command were attempted).
+                    #expect(!pause.stderr.contains("not acknowledged"), "\(pause.stderr)")
                     let ids = (0..<5).map { _ in LINE.eventID() }
                     for id in ids {
                         let body = LINE.body([LINE.deliveryEvent(id: id, data: "tag-\(id)")])

@@ -30,10 +30,10 @@ public struct AdminController: Sendable {
             let id = try self.destination(context)
             let body = try await request.body.collect(upTo: 64 << 10)
             let until = try Self.pauseUntil(Array(buffer: body))
-            try await self.controls.pause(id, untilMilliseconds: until)
+            let behind = try await self.controls.pause(id, untilMilliseconds: until)
             let states = try await self.controls.states()
-            return AdminJSON.response(DestinationStateBody(destination: id, state: states[id]
-                ?? DestinationState(state: "paused", sinceMilliseconds: Timestamp.nowMilliseconds(), untilMilliseconds: until)))
+            return AdminJSON.response(PauseResult(state: DestinationStateBody(destination: id, state: states[id]
+                ?? DestinationState(state: "paused", sinceMilliseconds: Timestamp.nowMilliseconds(), untilMilliseconds: until)), unacknowledged: behind))
         }
         admin.post("/destinations/:destination/resume") { _, context in
             let id = try self.destination(context)
@@ -114,6 +114,21 @@ public struct AdminController: Sendable {
             throw .invalidRequest("limit must be an integer from \(limits.lowerBound) to \(limits.upperBound), not \"\(text.prefix(32))\"")
         }
         return value
+    }
+}
+
+/// The pause's answer: the destination's state, and the live instances that did not acknowledge it in time (empty: no
+/// instance starts a new attempt for it from now on).
+struct PauseResult: Encodable {
+    var state: DestinationStateBody
+    var unacknowledged: [String]
+
+    enum CodingKeys: String, CodingKey { case destination, state, since, until, unacknowledged }
+
+    func encode(to encoder: any Encoder) throws {
+        try state.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(unacknowledged, forKey: .unacknowledged)
     }
 }
 

@@ -15,11 +15,32 @@ public struct DestinationControls: Sendable {
         self.dispatcher = dispatcher
     }
 
-    public func pause(_ destination: String, untilMilliseconds: Int64?) async throws(StoreError) {
+    /// Pauses `destination` and returns once every live instance (one that said it was alive within the last
+    /// `liveWithin`) acknowledged it, so none starts a new attempt for it (SPEC section 12). An instance that does
+    /// not within `acknowledgeWithin` (frozen, cut off from the store) is returned, by name, and the pause still
+    /// stands: it stops when it next reads the store, and if it never does its claims lapse to the others, who obey.
+    @discardableResult
+    public func pause(_ destination: String, untilMilliseconds: Int64?) async throws(StoreError) -> [String] {
         if let dispatcher {
             try await dispatcher.pause(destination, untilMilliseconds: untilMilliseconds)
         } else {
             try await store.pause(destination: destination, untilMilliseconds: untilMilliseconds, nowMilliseconds: Timestamp.nowMilliseconds())
+        }
+        return try await awaitAcknowledgements(of: try await store.pauseVersion())
+    }
+
+    /// How long a pause waits for the instances' acknowledgements, and which count as alive.
+    public static let acknowledgeWithin: Duration = .seconds(5)
+    static let liveWithin: Int64 = 6_000
+
+    /// The live instances that have not acknowledged `version` within `acknowledgeWithin`.
+    func awaitAcknowledgements(of version: Int64) async throws(StoreError) -> [String] {
+        let deadline = ContinuousClock.now + Self.acknowledgeWithin
+        while true {
+            let acks = try await store.pauseAcknowledgements(withinMilliseconds: Self.liveWithin, nowMilliseconds: Timestamp.nowMilliseconds())
+            let behind = acks.filter { $0.version < version }.map(\.instance)
+            if behind.isEmpty || ContinuousClock.now >= deadline { return behind }
+            try? await Task.sleep(for: .milliseconds(25))
         }
     }
 

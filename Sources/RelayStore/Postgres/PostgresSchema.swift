@@ -109,6 +109,11 @@ enum PostgresSchema {
         Migration(version: "v5-event-lookup", sql: [
             "CREATE INDEX events_key ON events (source_id, event_id)",
         ]),
+        // Each instance's word that it obeys the pauses up to a version (`meta.pause_version`): a pause command returns
+        // once every live instance stopped starting attempts for the destination.
+        Migration(version: "v6-pause-acks", sql: [
+            "CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -13,7 +13,49 @@ extension PostgresStore {
                     since = CASE WHEN destination_pauses.until IS NOT NULL AND destination_pauses.until <= \(now)
                                  THEN excluded.since ELSE destination_pauses.since END
                 """, logger: logger)
+            try await Self.raisePauseVersion(connection, logger)
             try await connection.query("SELECT pg_notify(\(Self.jobsChannel), \(destination))", logger: logger)
+        }
+    }
+
+    static func raisePauseVersion(_ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("""
+            INSERT INTO meta (key, value) VALUES ('pause_version', 1) ON CONFLICT (key) DO UPDATE SET value = meta.value + 1
+            """, logger: logger)
+    }
+
+    public func pauseVersion() async throws(StoreError) -> Int64 {
+        try await withClient { connection, logger in
+            var version: Int64 = 0
+            for try await value in try await connection.query("SELECT value FROM meta WHERE key = 'pause_version'", logger: logger).decode(Int64.self) {
+                version = value
+            }
+            return version
+        }
+    }
+
+    public func acknowledgePauses(instance: String, version: Int64, nowMilliseconds now: Int64) async throws(StoreError) {
+        _ = try await transaction { connection, logger in
+            try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
+            try await connection.query("""
+                INSERT INTO pause_acks (instance, version, seen_at) VALUES (\(instance), \(version), \(unescaped: self.now(now)))
+                ON CONFLICT (instance) DO UPDATE SET version = excluded.version, seen_at = excluded.seen_at
+                """, logger: logger)
+            try await connection.query("DELETE FROM pause_acks WHERE seen_at < \(unescaped: self.now(now)) - 86400000", logger: logger)
+        }
+    }
+
+    /// Liveness by the job clock: an instance whose wall clock is behind is still seen alive.
+    public func pauseAcknowledgements(withinMilliseconds within: Int64, nowMilliseconds now: Int64) async throws(StoreError) -> [PauseAcknowledgement] {
+        let clock = self.now(now)
+        return try await withClient { connection, logger in
+            var acks: [PauseAcknowledgement] = []
+            for try await (instance, version, seen) in try await connection.query("""
+                SELECT instance, version, seen_at FROM pause_acks WHERE seen_at >= \(unescaped: clock) - \(within) ORDER BY instance
+                """, logger: logger).decode((String, Int64, Int64).self) {
+                acks.append(PauseAcknowledgement(instance: instance, version: version, seenAtMilliseconds: seen))
+            }
+            return acks
         }
     }
 
@@ -25,6 +67,7 @@ extension PostgresStore {
                 SELECT count(*) FROM gone WHERE until IS NULL OR until > \(now)
                 """, logger: logger)
             for try await n in rows.decode(Int.self) { changed = n }
+            try await Self.raisePauseVersion(connection, logger)
             try await connection.query("SELECT pg_notify(\(Self.jobsChannel), \(destination))", logger: logger)
             return changed > 0
         }

@@ -108,6 +108,13 @@ enum SQLiteSchema {
             // with no index on events (another random-keyed index would be written by every ingest).
             try db.execute(sql: "ALTER TABLE dedup_keys ADD COLUMN event_row INTEGER")
         }
+        migrator.registerMigration("v7-pause-acks") { db in
+            // Each process's word that it obeys the pauses up to a version (`meta.pause_version`), so a pause command
+            // returns once every live process stopped starting attempts for the destination.
+            try db.execute(sql: """
+                CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version INTEGER NOT NULL, seen_at INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

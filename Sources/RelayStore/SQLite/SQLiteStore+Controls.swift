@@ -12,6 +12,35 @@ extension SQLiteStore {
                     since = CASE WHEN destination_pauses.until IS NOT NULL AND destination_pauses.until <= ?
                                  THEN excluded.since ELSE destination_pauses.since END
                 """, arguments: [destination, now, untilMilliseconds, now])
+            try Self.raisePauseVersion(db)
+        }
+    }
+
+    static func raisePauseVersion(_ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO meta (key, value) VALUES ('pause_version', 1) ON CONFLICT (key) DO UPDATE SET value = meta.value + 1
+            """)
+    }
+
+    public func pauseVersion() async throws(StoreError) -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'pause_version'") ?? 0 }
+    }
+
+    public func acknowledgePauses(instance: String, version: Int64, nowMilliseconds now: Int64) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO pause_acks (instance, version, seen_at) VALUES (?, ?, ?)
+                ON CONFLICT (instance) DO UPDATE SET version = excluded.version, seen_at = excluded.seen_at
+                """, arguments: [instance, version, now])
+            // Instances gone for a day are forgotten.
+            try db.execute(sql: "DELETE FROM pause_acks WHERE seen_at < ?", arguments: [now - 86_400_000])
+        }
+    }
+
+    public func pauseAcknowledgements(withinMilliseconds within: Int64, nowMilliseconds now: Int64) async throws(StoreError) -> [PauseAcknowledgement] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT instance, version, seen_at FROM pause_acks WHERE seen_at >= ? ORDER BY instance", arguments: [now - within])
+                .map { PauseAcknowledgement(instance: $0[0], version: $0[1], seenAtMilliseconds: $0[2]) }
         }
     }
 
@@ -21,6 +50,7 @@ extension SQLiteStore {
                            arguments: [destination, now])
             let changed = db.changesCount > 0
             try db.execute(sql: "DELETE FROM destination_pauses WHERE destination = ?", arguments: [destination])
+            try Self.raisePauseVersion(db)
             return changed
         }
     }
