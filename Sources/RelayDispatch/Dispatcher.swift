@@ -57,6 +57,12 @@ public final class Dispatcher: Service, Sendable {
     /// lapses, and jobs another live instance holds are left to it.
     public func run() async throws {
         let outcomes = self.outcomes
+        // The pauses in force before any worker starts: a pause set a moment before this instance came up holds too.
+        if let list = try? await store.pauses(nowMilliseconds: Timestamp.nowMilliseconds()) {
+            var board: [String: DestinationPauseState] = [:]
+            for pause in list { board[pause.destination] = DestinationPauseState(sinceMilliseconds: pause.sinceMilliseconds, untilMilliseconds: pause.untilMilliseconds) }
+            pauses.replace(board)
+        }
         await withTaskGroup(of: Void.self) { group in
             // Outside the workers' group: attempts cancelled at the end of the grace period still hand over their
             // outcomes, and the writer commits all of them before `run()` returns.
