@@ -155,6 +155,26 @@ struct HostileClientTests {
         }
     }
 
+    /// Body bytes are counted from the parser until their request is answered, also on a kept-alive connection whose
+    /// requests are answered before their bodies are read (404s): nothing stays counted once they are answered.
+    @Test func bytesOfRequestsAnsweredEarlyAreGivenBack() async throws {
+        try await Self.withRelay { relay, _ in
+            let connection = try RawConnection(port: relay.listenPort)
+            let body = String(repeating: "x", count: 10_000)
+            for _ in 0..<20 {
+                connection.send(Self.head("POST", path: "/webhooks/nosuch", ["Content-Length: \(body.count)"]) + body)
+                let reply = connection.receive(timeout: .seconds(2), until: "}")
+                #expect(reply.hasPrefix("HTTP/1.1 404"), "\(reply.prefix(60))")
+            }
+            let signed = try await Self.signedPost(relay)
+            #expect(signed.status == 200)
+            #expect(!connection.isClosedByPeer)
+            #expect(await eventually(timeout: .seconds(3)) {
+                (await get("http://127.0.0.1:\(relay.adminPort)/metrics"))?.body.contains("relay_ingest_buffered_bytes 0") == true
+            })
+        }
+    }
+
     /// Bodies held at once are capped: past `max_buffered` a request is refused (503, the provider retries) before its
     /// body is read, and the room is back once the holder is gone.
     @Test func bodiesPastMaxBufferedAreRefusedBeforeTheyAreRead() async throws {

@@ -19,8 +19,13 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let budget: BodyBudget
     private let limit: @Sendable () -> Int
-    /// Bytes counted for each request read and not yet answered, oldest first (more than one only when pipelined).
-    private var counted: [Int] = []
+    /// Bytes counted for requests read whole and not yet answered, oldest first (more than one only when pipelined).
+    private var waiting: [Int] = []
+    /// Bytes counted for the request being read; nil between requests.
+    private var reading: Int?
+    /// The request being read was answered already (a 404, a 401 before its body): the rest of its body is drained by
+    /// the server and dropped part by part, so it is not counted.
+    private var answeredEarly = false
     /// The body being read did not fit: its parts are dropped.
     private var refusing = false
     /// Close once the response under way is written: its request's body was refused part-way.
@@ -34,7 +39,8 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            counted.append(0)
+            reading = 0
+            answeredEarly = false
             refusing = false
             // Refused before a byte of it is read (the provider retries) when even the announced body cannot fit.
             let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
@@ -45,14 +51,17 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .body(let part):
             if refusing { return }
-            let size = part.readableBytes
-            guard budget.take(size, limit: limit()) else {
-                refuse(context)
-                return
+            if !answeredEarly {
+                let size = part.readableBytes
+                guard budget.take(size, limit: limit()) else {
+                    refuse(context)
+                    return
+                }
+                reading = (reading ?? 0) + size
             }
-            if counted.isEmpty { counted.append(0) }
-            counted[counted.count - 1] += size
         case .end:
+            if let counted = reading, !answeredEarly { waiting.append(counted) }
+            reading = nil
             if refusing { return }
         }
         context.fireChannelRead(data)
@@ -71,8 +80,16 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(var head) where closeAfterResponse && head.status.code >= 200:
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .end where !counted.isEmpty:
-            budget.give(counted.removeFirst())
+        case .end:
+            // Responses go out in request order: the oldest request read whole, else the one being read (answered
+            // before its body arrived).
+            if !waiting.isEmpty {
+                budget.give(waiting.removeFirst())
+            } else if let counted = reading {
+                budget.give(counted)
+                reading = 0
+                answeredEarly = true
+            }
             guard closeAfterResponse else {
                 context.write(data, promise: promise)
                 return
@@ -97,7 +114,8 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func giveBackAll() {
-        budget.give(counted.reduce(0, +))
-        counted.removeAll()
+        budget.give(waiting.reduce(0, +) + (reading ?? 0))
+        waiting.removeAll()
+        reading = nil
     }
 }
