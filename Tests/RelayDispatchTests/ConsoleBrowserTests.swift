@@ -18,8 +18,9 @@ struct WebDriver: Sendable {
         return json["value"] ?? .null
     }
 
-    static func start(port: Int) async throws -> WebDriver {
-        let args: [JSONValue] = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"].map { .string($0) }
+    /// A new browser session; `arguments` go to Chromium after the usual headless ones.
+    static func start(port: Int, arguments: [String] = []) async throws -> WebDriver {
+        let args: [JSONValue] = (["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"] + arguments).map { .string($0) }
         let capabilities: JSONValue = .object(["capabilities": .object(["alwaysMatch": .object(["goog:chromeOptions": .object(["args": .array(args)])])])])
         let value = try await post("http://127.0.0.1:\(port)/session", capabilities)
         guard let id = value["sessionId"]?.stringValue else { throw TestFailure("no WebDriver session: \(value)") }
@@ -31,6 +32,22 @@ struct WebDriver: Sendable {
         let value = try await Self.post(base + "/element", .object(["using": .string("css selector"), "value": .string(css)]))
         guard let id = value.objectValue?.members.first?.value.stringValue else { throw TestFailure("no element \(css)") }
         return id
+    }
+    /// How many elements of the current frame match `css`.
+    func count(_ css: String) async throws -> Int {
+        let value = try await Self.post(base + "/elements", .object(["using": .string("css selector"), "value": .string(css)]))
+        return value.arrayValue?.count ?? 0
+    }
+    /// Switches into the frame element `css` of the current document.
+    func enterFrame(_ css: String) async throws {
+        let id = try await element(css)
+        _ = try await Self.post(base + "/frame", .object(["id": .object(["element-6066-11e4-a52e-4f735466cecf": .string(id)])]))
+    }
+    /// Back to the top-level document.
+    func leaveFrames() async throws { _ = try await Self.post(base + "/frame", .object(["id": .null])) }
+    func title() async throws -> String {
+        guard let reply = await RelayDispatchTests.get(base + "/title", timeout: .seconds(30)) else { throw TestFailure("no title") }
+        return (try JSONParser.parse(Array(reply.body.utf8)))["value"]?.stringValue ?? ""
     }
     func click(_ css: String) async throws { _ = try await Self.post(base + "/element/\(try await element(css))/click", .object([:])) }
     func type(_ css: String, _ text: String) async throws {

@@ -9,7 +9,7 @@ struct AdminHostMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let config = config.current
-        guard AdminHost.allows(request.head.authority ?? request.headers[.host], listen: config.adminListen, hosts: config.adminHosts) else {
+        guard AdminHost.allows(request.head.authority, listen: config.adminListen, hosts: config.adminHosts) else {
             context.logger.debug("admin request for another host refused")
             let text = "This listener does not answer that Host name. Use its address, localhost, or a name listed in admin.hosts.\n"
             return Response(status: .misdirectedRequest, headers: [.contentType: "text/plain; charset=utf-8"],

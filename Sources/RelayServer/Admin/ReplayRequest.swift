@@ -66,25 +66,23 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
         return at
     }
 
-    /// Moves the dead letters this request names back to pending; returns how many.
-    public func apply(to store: any Store, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+    /// Moves the dead letters this request names back to pending; returns how many. A filtered one reads and replays
+    /// `pageSize` dead letters at a time.
+    public func apply(to store: any Store, nowMilliseconds now: Int64, pageSize: Int = 10_000) async throws(StoreError) -> Int {
         guard isFiltered, ids == nil else { return try await store.replay(ids: ids, destination: destination, nowMilliseconds: now) }
         // Filtered: the matching ones, a page at a time. The store matches the type before its limit, and replayed ones
         // leave the dead letters, so each page holds only ones not seen yet, and a short page is the last.
         var moved = 0
         while true {
             let page = try await store.deadLetters(destination: destination, sinceMilliseconds: sinceMilliseconds,
-                                                   untilMilliseconds: untilMilliseconds, type: type, limit: Self.pageSize)
+                                                   untilMilliseconds: untilMilliseconds, type: type, limit: pageSize)
             guard !page.isEmpty else { return moved }
             let count = try await store.replay(ids: page.map(\.id), destination: destination, nowMilliseconds: now)
             moved += count
             // None of a full page moved: another replay took them meanwhile, and the next read would see the same.
-            if page.count < Self.pageSize || count == 0 { return moved }
+            if page.count < pageSize || count == 0 { return moved }
         }
     }
-
-    /// Dead letters read and replayed at a time.
-    static let pageSize = 10_000
 
     /// The value at `key` if present; a 400 naming the key and what it must be when it has another type.
     private static func value<T: Decodable>(_ type: T.Type, _ key: String, in container: KeyedDecodingContainer<Key>, _ expected: String) throws -> T? {

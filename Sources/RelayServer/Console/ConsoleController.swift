@@ -114,21 +114,23 @@ struct ConsoleController: Sendable {
         // The type is matched by the store, before the limit: filtered here, a page of 200 could show fewer than match.
         let letters = try await store.deadLetters(destination: filter.destination, sinceMilliseconds: filter.sinceMilliseconds,
                                                   untilMilliseconds: filter.untilMilliseconds, type: filter.type, limit: limit)
-        let rows: [[String: Any]] = letters.map { letter in
-            [
-                "id": letter.id, "destination": letter.destination, "event": letter.eventID, "type": letter.type,
-                "eventHref": Self.link("/lookup", [("source", letter.sourceID), ("event", letter.eventID)]),
+        let notice: Any = ConsoleNotice(code: query["notice"].map(String.init), count: query["count"].map(String.init))?.text ?? false
+        let rows: [[String: Any]] = letters.map { letter -> [String: Any] in
+            let eventHref: String = Self.link("/lookup", [("source", letter.sourceID), ("event", letter.eventID)])
+            return [
+                "id": letter.id, "destination": letter.destination, "event": letter.eventID, "type": letter.type, "eventHref": eventHref,
                 "attempts": letter.attempts, "status": letter.lastStatus.map(String.init) ?? "-", "error": letter.lastError ?? "-",
                 "response": letter.lastResponse.map { String($0.prefix(200)) } ?? "", "failedAt": Self.time(letter.failedAtMilliseconds),
                 "failedAge": Self.age(letter.failedAtMilliseconds, now: now),
             ]
         }
-        return render("deadLetters", [
+        let values: [String: Any] = [
             "title": "Dead letters", "letters": rows, "count": rows.count, "hasLetters": !rows.isEmpty, "more": letters.count >= limit,
             "destination": filter.destination ?? "", "since": query["since"].map(String.init) ?? "",
             "until": query["until"].map(String.init) ?? "", "type": filter.type ?? "",
-            "notice": ConsoleNotice(query: query)?.text ?? false,
-        ], visit: visit)
+            "notice": notice,
+        ]
+        return render("deadLetters", values, visit: visit)
     }
 
     private func lookup(_ request: Request, _ visit: ConsoleVisit) async throws -> Response {
