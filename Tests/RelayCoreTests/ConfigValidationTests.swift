@@ -30,7 +30,7 @@ struct ConfigValidationTests {
     @Test func unknownKeyWithoutCloseMatchListsAllowedKeys() {
         let issues = Fixture.issues(Fixture.document(top: "admin:\n  password: x"))
         #expect(issues.map(\.path) == ["admin.password"])
-        #expect(issues.first?.message == "unknown key \"password\" (expected one of: listen, token)")
+        #expect(issues.first?.message == "unknown key \"password\" (expected one of: listen, token, hosts)")
     }
 
     @Test func unknownSourceAndDestinationInRoutes() throws {

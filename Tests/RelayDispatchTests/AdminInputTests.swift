@@ -64,8 +64,8 @@ extension DeliveryEngine {
                     (#"{"all": true, "destnation": "crm"}"#, #"unknown key "destnation""#),
                     // A null read as "absent" would replay every destination; a duplicate would depend on the parser.
                     (#"{"all": true, "destination": null}"#, #""destination" is null; leave the key out instead"#),
-                    (#"{"all": true, "destination": "crm", "destination": "other"}"#, #""destination" is given more than once"#),
-                    (#"{"all": true, "all": true}"#, #""all" is given more than once"#),
+                    (#"{"all": true, "destination": "crm", "destination": "other"}"#, #"duplicate member name "destination""#),
+                    (#"{"all": true, "all": true}"#, #"duplicate member name "all""#),
                     (#"{"ids": null}"#, #""ids" is null"#),
                     (#"{"all": true, "Destination": "crm"}"#, #"unknown key "Destination""#),
                     (#"{"all": "true"}"#, #""all" must be true"#),

@@ -99,10 +99,32 @@ public struct AdminController: Sendable {
     /// `a/b`. A segment that does not decode (`%zz`, bytes that are not UTF-8) is a 400.
     static func segment(_ name: String, _ context: RelayRequestContext) throws -> String {
         let raw = try context.parameters.require(name)
-        guard let decoded = raw.removingPercentEncoding else {
+        guard let decoded = Self.percentDecoded(raw) else {
             throw APIError.invalidRequest("the \(name) in the path is not valid percent-encoded UTF-8")
         }
         return decoded
+    }
+
+    /// `text` with each `%XX` decoded; nil when a `%` is not followed by two hex digits or the bytes are not UTF-8.
+    /// (Foundation's `removingPercentEncoding` leaves `%zz` as it is on Linux.)
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard input.count >= 2, let high = hexValue(input.removeFirst()), let low = hexValue(input.removeFirst()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// A pause body: empty, `{}`, or `{"until": "<RFC 3339>"}`.
