@@ -20,9 +20,10 @@ final class CountsCache: Sendable {
 }
 
 /// The operator console at `/` of the admin listener (SPEC section 11): sign-in with the admin token (a session
-/// cookie, `HttpOnly`, `SameSite=Strict`), an overview per destination, dead letters with filters and replay, and
-/// event and message lookup. Server-rendered, plain forms; every form that changes something carries the session's
-/// CSRF token, and a request without it is refused (403) and changes nothing.
+/// cookie, `HttpOnly`, `SameSite=Strict`, bound to the token), an overview per destination, dead letters with filters
+/// and replay, and event and message lookup. Server-rendered, plain forms; every form that changes something carries a
+/// CSRF token (the session's, or before sign-in a signed cookie's), and a request without it is refused (403) and
+/// changes nothing. Access: `ConsoleController+Access.swift`; forms in and pages out: `ConsoleController+Rendering.swift`.
 struct ConsoleController: Sendable {
     let config: LiveConfig
     let store: any Store

@@ -61,7 +61,9 @@ public actor ConsoleSessionStore: PersistDriver {
     private func makeRoom(now: ContinuousClock.Instant) {
         guard items.count >= capacity else { return }
         tidy(now: now)
-        while items.count >= capacity, let first = items.min(by: { ($0.value.expires ?? now + .seconds(1 << 40)) < ($1.value.expires ?? now + .seconds(1 << 40)) })?.key {
+        // Sessions always have an expiry here; one without would sort last.
+        func expiry(_ item: Item) -> Duration { item.expires.map { now.duration(to: $0) } ?? .seconds(Int64.max) }
+        while items.count >= capacity, let first = items.min(by: { expiry($0.value) < expiry($1.value) })?.key {
             items[first] = nil
         }
     }

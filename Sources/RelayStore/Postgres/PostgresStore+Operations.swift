@@ -65,21 +65,6 @@ extension PostgresStore {
         }
     }
 
-    /// A ``Glob`` as a `LIKE` pattern (case-sensitive in PostgreSQL): `*` is `%`, `?` is `_`, and a literal `%`, `_` or
-    /// `\` is escaped with `\`, LIKE's default escape.
-    static func likePattern(_ glob: String) -> String {
-        var pattern = ""
-        for character in glob {
-            switch character {
-            case "*": pattern += "%"
-            case "?": pattern += "_"
-            case "%", "_", "\\": pattern += "\\" + String(character)
-            default: pattern.append(character)
-            }
-        }
-        return pattern
-    }
-
     public func replay(ids: [Int64]?, destination: String?, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
         try await count("""
             WITH moved AS (
@@ -143,4 +128,19 @@ extension PostgresStore {
     }
 
     static let pruneBatch = 1_000
+
+    /// A ``Glob`` as a `LIKE` pattern (case-sensitive in PostgreSQL): `*` is `%`, `?` is `_`, and a literal `%`, `_` or
+    /// `\` is escaped with `\`, LIKE's default escape.
+    static func likePattern(_ glob: String) -> String {
+        var pattern = ""
+        for character in glob {
+            switch character {
+            case "*": pattern += "%"
+            case "?": pattern += "_"
+            case "%", "_", "\\": pattern += "\\" + String(character)
+            default: pattern.append(character)
+            }
+        }
+        return pattern
+    }
 }
