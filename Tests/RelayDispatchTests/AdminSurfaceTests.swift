@@ -156,6 +156,23 @@ extension DeliveryEngine {
             }
         }
 
+        @Test func relayCheckWarnsOfAShortTokenWithoutShowingItAndListsTheHosts() async throws {
+            let directory = try TempDirectory()
+            defer { directory.remove() }
+            let path = directory.file("routes.yaml")
+            let yaml = { (token: String) in
+                "admin:\n  token: \"\(token)\"\n  hosts: [relay-admin.internal]\nsources:\n  line: { provider: line, channel_secret: abc }\n"
+            }
+            try yaml("a").write(toFile: path, atomically: true, encoding: .utf8)
+            let short = try await runRelayCommand(["check", "--config", path])
+            #expect(short.status == 0, "\(short.stderr)")
+            #expect(short.stderr.contains("admin.token") && short.stderr.contains("the token is 1 characters long; use at least 24"), "\(short.stderr)")
+            #expect(short.stdout.contains("also answers Host relay-admin.internal"), "\(short.stdout)")
+            try yaml(Self.token).write(toFile: path, atomically: true, encoding: .utf8)
+            let long = try await runRelayCommand(["check", "--config", path])
+            #expect(long.status == 0 && !long.stderr.contains("admin.token") && !long.stdout.contains(Self.token), "\(long.stderr)")
+        }
+
         @Test func pathSegmentsArePercentDecoded() async throws {
             let id = "ev/1 &message=x%41"
             try await Self.withRelay(token: Self.token, eventIDs: [id]) { relays, admin in
