@@ -37,9 +37,6 @@ final class ConsoleClient: Sendable {
     func get(_ path: String, headers: [(String, String)] = []) async throws -> Page { try await send(path, method: .GET, form: nil, headers: headers) }
     func post(_ path: String, _ form: [(String, String)]) async throws -> Page { try await send(path, method: .POST, form: form) }
 
-    /// The cookie jar's names.
-    var cookieNames: Set<String> { Set(cookies.withLock { $0.keys }) }
-
     private func send(_ path: String, method: HTTPMethod, form: [(String, String)]?, headers: [(String, String)] = []) async throws -> Page {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
