@@ -95,7 +95,7 @@ public struct AdminController: Sendable {
         return id
     }
 
-    /// A path segment, percent-decoded: ids may hold any character, and `/admin/events/line/a%2Fb` names the event
+    /// A path segment, percent-decoded: ids may hold any character, and `/admin/events/shop/a%2Fb` names the event
     /// `a/b`. A segment that does not decode (`%zz`, bytes that are not UTF-8) is a 400.
     static func segment(_ name: String, _ context: RelayRequestContext) throws -> String {
         let raw = try context.parameters.require(name)
