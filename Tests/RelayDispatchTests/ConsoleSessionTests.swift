@@ -84,6 +84,8 @@ extension DeliveryEngine {
         /// An in-process admin router with a token (or none) and its own session store.
         static func withConsole(token: String?, _ body: @Sendable (any TestClientProtocol, ConsoleSessionStore) async throws -> Void) async throws {
             try await Engine.with(yaml: lineToCRMYAML(secret: "s", receiver: "http://127.0.0.1:9/x", retry: "[1s]")) { engine in
+                // `relay serve` runs its session store as a service, so expired sessions go without a request asking.
+                #expect(engine.application.services.contains { $0 is ConsoleSessionStore })
                 var config = engine.config.current
                 config.adminToken = token
                 let live = LiveConfig(config)
