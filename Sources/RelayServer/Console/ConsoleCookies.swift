@@ -55,7 +55,8 @@ struct ConsoleCookies: Sendable {
         Self.hex(mac.code(prefix: Array("csrf\u{0}".utf8), Array("\(csrf).\(expires)".utf8)))
     }
 
-    private static func hex(_ code: some Sequence<UInt8>) -> String {
-        code.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] })
     }
 }
