@@ -3,7 +3,8 @@ import RelayCore
 import RelayTestSupport
 import Testing
 
-/// chromedriver on a free port for the length of `body`.
+/// chromedriver on a free port for the length of `body`, then stopped and reaped: it ignores SIGTERM (a plain
+/// `terminate()` left one running per test run), so it is asked to shut down and killed if it has not within 5 s.
 func withChromeDriver(_ body: (Int) async throws -> Void) async throws {
     let port = try freePort()
     let driver = Process()
@@ -12,11 +13,22 @@ func withChromeDriver(_ body: (Int) async throws -> Void) async throws {
     driver.standardOutput = FileHandle.nullDevice
     driver.standardError = FileHandle.nullDevice
     try driver.run()
-    defer { driver.terminate() }
-    guard await eventually(timeout: .seconds(10), { await get("http://127.0.0.1:\(port)/status")?.status == 200 }) else {
-        throw TestFailure("chromedriver did not start")
+    do {
+        guard await eventually(timeout: .seconds(10), { await get("http://127.0.0.1:\(port)/status")?.status == 200 }) else {
+            throw TestFailure("chromedriver did not start")
+        }
+        try await body(port)
+        await stop(driver, port: port)
+    } catch {
+        await stop(driver, port: port)
+        throw error
     }
-    try await body(port)
+}
+
+private func stop(_ driver: Process, port: Int) async {
+    _ = await get("http://127.0.0.1:\(port)/shutdown", timeout: .seconds(5))
+    if await !eventually(timeout: .seconds(5), poll: .milliseconds(50), { !driver.isRunning }) { kill(driver.processIdentifier, SIGKILL) }
+    driver.waitUntilExit()
 }
 
 extension DeliveryEngine {

@@ -102,59 +102,52 @@ extension DeliveryEngine {
                         #expect(try await post(relays.webhookURL("line"), body: event, headers: [("X-Line-Signature", LINE.signature(event, secret: ConsoleTests.secret))]).status == 200)
                     }
                     #expect(await eventually(timeout: .seconds(10)) { await ConsoleTests.dead(relays, "crm") == 3 })
-                    let driverPort = try freePort()
-                    let driver = Process()
-                    driver.executableURL = URL(fileURLWithPath: OptionalTool.onPath("chromedriver")!)
-                    driver.arguments = ["--port=\(driverPort)"]
-                    driver.standardOutput = FileHandle.nullDevice
-                    driver.standardError = FileHandle.nullDevice
-                    try driver.run()
-                    defer { driver.terminate() }
-                    #expect(await eventually(timeout: .seconds(10)) { await get("http://127.0.0.1:\(driverPort)/status")?.status == 200 })
-                    let browser = try await WebDriver.start(port: driverPort)
-                    let admin = "http://127.0.0.1:\(relays.adminPort)"
-                    do {
-                        try await browser.go(admin + "/")
-                        #expect(try await browser.url().hasSuffix("/login"))
-                        try await browser.screenshot(Self.outputFolder + "/1-sign-in.png")
-                        try await browser.type("#token", ConsoleTests.token)
-                        try await browser.click("form[action='/login'] button")
-                        #expect(await eventually(timeout: .seconds(10)) { (try? await browser.source())?.contains("<h1>Overview</h1>") == true })
-                        // The overview's counts come from housekeeping (every few seconds): wait for the dead letters.
-                        #expect(await eventually(timeout: .seconds(15), poll: .milliseconds(500)) {
-                            try? await browser.go(admin + "/")
-                            return (try? await browser.source())?.contains("/dead-letters?destination=crm\">3</a>") == true
-                        })
-                        try await browser.screenshot(Self.outputFolder + "/2-overview-failing.png")
-                        try await browser.click("a[href='/dead-letters?destination=crm']")
-                        let letters = try await browser.source()
-                        #expect(letters.contains("3 shown") && letters.contains("maintenance") && letters.contains("HTTP 503"))
-                        try await browser.screenshot(Self.outputFolder + "/3-dead-letters.png")
-                        healed.withLock { $0 = true }
-                        try await browser.click("form.inline[action='/dead-letters/replay'] button")
-                        #expect(await eventually(timeout: .seconds(10)) { (try? await browser.source())?.contains("Replayed 3 dead letters.") == true })
-                        try await browser.screenshot(Self.outputFolder + "/4-replayed.png")
-                        #expect(await eventually(timeout: .seconds(20), poll: .milliseconds(500)) {
-                            try? await browser.go(admin + "/")
-                            let page = (try? await browser.source()) ?? ""
-                            return page.contains("<th scope=\"row\">crm</th>") && !page.contains("/dead-letters?destination=crm\">")
-                        })
-                        try await browser.screenshot(Self.outputFolder + "/5-overview-recovered.png")
-                        #expect(receiver.hits.filter { $0.path.hasSuffix("/crm") }.count >= 3)
-                        try await browser.resize(width: 375, height: 800)
-                        try await browser.go(admin + "/")
-                        let narrow = try await browser.screenshot(Self.outputFolder + "/6-overview-375px.png")
-                        #expect(narrow > 1_000)
-                        try await browser.resize(width: 1280, height: 900)
-                        try await browser.click("form[action='/logout'] button")
-                        #expect(await eventually(timeout: .seconds(10)) { (try? await browser.url())?.hasSuffix("/login") == true })
-                        try await browser.go(admin + "/dead-letters")
-                        #expect(try await browser.url().hasSuffix("/login"), "signed out: the console asks to sign in again")
-                        print("console screenshots in \(Self.outputFolder)")
-                        await browser.quit()
-                    } catch {
-                        await browser.quit()
-                        throw error
+                    try await withChromeDriver { driverPort in
+                        let browser = try await WebDriver.start(port: driverPort)
+                        let admin = "http://127.0.0.1:\(relays.adminPort)"
+                        do {
+                            try await browser.go(admin + "/")
+                            #expect(try await browser.url().hasSuffix("/login"))
+                            try await browser.screenshot(Self.outputFolder + "/1-sign-in.png")
+                            try await browser.type("#token", ConsoleTests.token)
+                            try await browser.click("form[action='/login'] button")
+                            #expect(await eventually(timeout: .seconds(10)) { (try? await browser.source())?.contains("<h1>Overview</h1>") == true })
+                            // The overview's counts come from housekeeping (every few seconds): wait for the dead letters.
+                            #expect(await eventually(timeout: .seconds(15), poll: .milliseconds(500)) {
+                                try? await browser.go(admin + "/")
+                                return (try? await browser.source())?.contains("/dead-letters?destination=crm\">3</a>") == true
+                            })
+                            try await browser.screenshot(Self.outputFolder + "/2-overview-failing.png")
+                            try await browser.click("a[href='/dead-letters?destination=crm']")
+                            let letters = try await browser.source()
+                            #expect(letters.contains("3 shown") && letters.contains("maintenance") && letters.contains("HTTP 503"))
+                            try await browser.screenshot(Self.outputFolder + "/3-dead-letters.png")
+                            healed.withLock { $0 = true }
+                            try await browser.click("form.inline[action='/dead-letters/replay'] button")
+                            #expect(await eventually(timeout: .seconds(10)) { (try? await browser.source())?.contains("Replayed 3 dead letters.") == true })
+                            try await browser.screenshot(Self.outputFolder + "/4-replayed.png")
+                            #expect(await eventually(timeout: .seconds(20), poll: .milliseconds(500)) {
+                                try? await browser.go(admin + "/")
+                                let page = (try? await browser.source()) ?? ""
+                                return page.contains("<th scope=\"row\">crm</th>") && !page.contains("/dead-letters?destination=crm\">")
+                            })
+                            try await browser.screenshot(Self.outputFolder + "/5-overview-recovered.png")
+                            #expect(receiver.hits.filter { $0.path.hasSuffix("/crm") }.count >= 3)
+                            try await browser.resize(width: 375, height: 800)
+                            try await browser.go(admin + "/")
+                            let narrow = try await browser.screenshot(Self.outputFolder + "/6-overview-375px.png")
+                            #expect(narrow > 1_000)
+                            try await browser.resize(width: 1280, height: 900)
+                            try await browser.click("form[action='/logout'] button")
+                            #expect(await eventually(timeout: .seconds(10)) { (try? await browser.url())?.hasSuffix("/login") == true })
+                            try await browser.go(admin + "/dead-letters")
+                            #expect(try await browser.url().hasSuffix("/login"), "signed out: the console asks to sign in again")
+                            print("console screenshots in \(Self.outputFolder)")
+                            await browser.quit()
+                        } catch {
+                            await browser.quit()
+                            throw error
+                        }
                     }
                 }
             }
