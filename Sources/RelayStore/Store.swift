@@ -74,8 +74,10 @@ public protocol Store: Service {
     /// Per-destination counts and the dedup keys held; the events stored too when `countingEvents` (a scan of every
     /// event: the metric gauges, taken every few seconds, leave it out and get 0).
     func stats(nowMilliseconds: Int64, countingEvents: Bool) async throws(StoreError) -> StoreStats
-    /// Dead letters, oldest first; with `since`/`until`, those that failed in `[since, until)` (milliseconds).
-    func deadLetters(destination: String?, sinceMilliseconds: Int64?, untilMilliseconds: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter]
+    /// Dead letters, oldest first; with `since`/`until`, those that failed in `[since, until)` (milliseconds); with
+    /// `type`, those whose event's canonical type matches that glob (`*`, `?`, as ``Glob``). The type is matched in the
+    /// query, before `limit`: a filter applied to a page afterwards shows fewer than there are.
+    func deadLetters(destination: String?, sinceMilliseconds: Int64?, untilMilliseconds: Int64?, type: String?, limit: Int) async throws(StoreError) -> [DeadLetter]
     /// One stored event with its jobs, found by its source and id; nil when the store holds none (never stored, or
     /// pruned after delivery).
     func event(sourceID: String, eventID: String) async throws(StoreError) -> EventDetail?
@@ -276,7 +278,12 @@ extension Store {
 
     /// Dead letters, oldest first.
     public func deadLetters(destination: String?, limit: Int) async throws(StoreError) -> [DeadLetter] {
-        try await deadLetters(destination: destination, sinceMilliseconds: nil, untilMilliseconds: nil, limit: limit)
+        try await deadLetters(destination: destination, sinceMilliseconds: nil, untilMilliseconds: nil, type: nil, limit: limit)
+    }
+
+    /// Dead letters of any type, oldest first, that failed in `[since, until)`.
+    public func deadLetters(destination: String?, sinceMilliseconds: Int64?, untilMilliseconds: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter] {
+        try await deadLetters(destination: destination, sinceMilliseconds: sinceMilliseconds, untilMilliseconds: untilMilliseconds, type: nil, limit: limit)
     }
 
     /// Every count, events stored included (`relay stats`, `/admin/stats`).

@@ -30,7 +30,7 @@ struct ConfigValidationTests {
     @Test func unknownKeyWithoutCloseMatchListsAllowedKeys() {
         let issues = Fixture.issues(Fixture.document(top: "admin:\n  password: x"))
         #expect(issues.map(\.path) == ["admin.password"])
-        #expect(issues.first?.message == "unknown key \"password\" (expected one of: listen, token)")
+        #expect(issues.first?.message == "unknown key \"password\" (expected one of: listen, token, hosts)")
     }
 
     @Test func unknownSourceAndDestinationInRoutes() throws {
@@ -235,10 +235,10 @@ struct ConfigValidationTests {
     @Test func exposedAdminWithoutTokenWarns() throws {
         let open = try ConfigLoader.parse(yaml: Fixture.document(top: "admin: { listen: 0.0.0.0:8081 }"), environment: [:])
         #expect(open.warnings.contains { $0.path == "admin.token" })
-        let guarded = try ConfigLoader.parse(yaml: Fixture.document(top: "admin: { listen: 0.0.0.0:8081, token: t }"),
+        let guarded = try ConfigLoader.parse(yaml: Fixture.document(top: "admin: { listen: 0.0.0.0:8081, token: 6f1c0e2d9a8b7c6d5e4f3a2b1c0d9e8f }"),
                                              environment: [:])
         #expect(!guarded.warnings.contains { $0.path == "admin.token" })
-        #expect(guarded.adminToken == "t")
+        #expect(guarded.adminToken == "6f1c0e2d9a8b7c6d5e4f3a2b1c0d9e8f")
     }
 
     @Test func manyErrorsAreAllReportedInOneRun() {

@@ -61,7 +61,12 @@ extension DeliveryEngine {
                 let before = receiver.count
                 let cases: [(body: String, mentioning: String)] = [
                     (#"{"all": true, "destination": 1}"#, #""destination" must be a destination id"#),
-                    (#"{"all": true, "destination": null, "destnation": "crm"}"#, #"unknown key "destnation""#),
+                    (#"{"all": true, "destnation": "crm"}"#, #"unknown key "destnation""#),
+                    // A null read as "absent" would replay every destination; a duplicate would depend on the parser.
+                    (#"{"all": true, "destination": null}"#, #""destination" is null; leave the key out instead"#),
+                    (#"{"all": true, "destination": "crm", "destination": "other"}"#, #"duplicate member name "destination""#),
+                    (#"{"all": true, "all": true}"#, #"duplicate member name "all""#),
+                    (#"{"ids": null}"#, #""ids" is null"#),
                     (#"{"all": true, "Destination": "crm"}"#, #"unknown key "Destination""#),
                     (#"{"all": "true"}"#, #""all" must be true"#),
                     (#"{"all": 1}"#, #""all" must be true"#),
@@ -76,7 +81,7 @@ extension DeliveryEngine {
                     (#"[{"all": true}]"#, "must be a JSON object"),
                 ]
                 for item in cases {
-                    let reply = try await client.execute(uri: "/admin/dead-letters/replay", method: .post, headers: API.auth, body: API.body(item.body))
+                    let reply = try await client.execute(uri: "/admin/dead-letters/replay", method: .post, headers: API.post, body: API.body(item.body))
                     try Self.expectBadRequest(reply, mentioning: item.mentioning, item.body)
                 }
                 #expect(try await engine.stats("crm").dead == 2, "a refused replay moved crm's dead letters")
@@ -84,9 +89,9 @@ extension DeliveryEngine {
                 #expect(try await engine.stats("crm").pending == 0)
                 #expect(try await engine.stats("other").pending == 0)
                 #expect(receiver.count == before, "a refused replay was delivered")
-                // The strict reader still takes what it should: one destination's dead letters, with `null` for none.
+                // The strict reader still takes what it should: one destination's dead letters.
                 let crm = try await client.execute(
-                    uri: "/admin/dead-letters/replay", method: .post, headers: API.auth, body: API.body(#"{"all": true, "destination": "crm"}"#))
+                    uri: "/admin/dead-letters/replay", method: .post, headers: API.post, body: API.body(#"{"all": true, "destination": "crm"}"#))
                 #expect(try API.json(crm)["replayed"]?.int64Value == 2)
                 #expect(try await engine.stats("other").dead == 2)
             }

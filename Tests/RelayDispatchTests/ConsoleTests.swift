@@ -10,7 +10,8 @@ import Testing
 /// A browser's part for the console tests: one cookie jar, redirects not followed (the tests look at them).
 final class ConsoleClient: Sendable {
     let base: String
-    private let cookie = Mutex<String?>(nil)
+    /// Cookies by name, as a browser keeps them (a `Max-Age=0` one removes its name).
+    private let cookies = Mutex<[String: String]>([:])
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -21,6 +22,8 @@ final class ConsoleClient: Sendable {
         var status: Int
         var location: String?
         var setCookie: String?
+        var setCookies: [String] = []
+        var headers: HTTPHeaders = [:]
         var html: String
         /// The first CSRF token a form of the page carries.
         var csrf: String? {
@@ -31,13 +34,15 @@ final class ConsoleClient: Sendable {
 
     init(base: String) { self.base = base }
 
-    func get(_ path: String) async throws -> Page { try await send(path, method: .GET, form: nil) }
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> Page { try await send(path, method: .GET, form: nil, headers: headers) }
     func post(_ path: String, _ form: [(String, String)]) async throws -> Page { try await send(path, method: .POST, form: form) }
 
-    private func send(_ path: String, method: HTTPMethod, form: [(String, String)]?) async throws -> Page {
+    private func send(_ path: String, method: HTTPMethod, form: [(String, String)]?, headers: [(String, String)] = []) async throws -> Page {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
-        if let cookie = cookie.withLock({ $0 }) { request.headers.add(name: "Cookie", value: cookie) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let jar = cookies.withLock { $0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        if !jar.isEmpty { request.headers.add(name: "Cookie", value: jar) }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             let body = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
@@ -45,9 +50,15 @@ final class ConsoleClient: Sendable {
         }
         let response = try await Self.client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 4 << 20)
-        let setCookie = response.headers["Set-Cookie"].first
-        if let setCookie, let pair = setCookie.split(separator: ";").first { cookie.withLock { $0 = String(pair) } }
-        return Page(status: Int(response.status.code), location: response.headers["Location"].first, setCookie: setCookie, html: String(buffer: body))
+        let setCookies = response.headers["Set-Cookie"]
+        for line in setCookies {
+            guard let pair = line.split(separator: ";").first, let equals = pair.firstIndex(of: "=") else { continue }
+            let (name, value) = (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+            let removed = value.isEmpty || line.lowercased().contains("max-age=0") || line.lowercased().contains("expires=thu, 01 jan 1970")
+            cookies.withLock { $0[name] = removed ? nil : value }
+        }
+        return Page(status: Int(response.status.code), location: response.headers["Location"].first, setCookie: setCookies.first,
+                    setCookies: setCookies, headers: response.headers, html: String(buffer: body))
     }
 }
 
@@ -147,16 +158,17 @@ extension DeliveryEngine {
                 #expect(crmDead == 4 && otherDead == 4)
                 // A type that matches none moves none; the destination filter moves only crm's.
                 let none = try await browser.post("/dead-letters/replay", [("csrf", page.csrf ?? ""), ("all", "true"), ("destination", "crm"), ("type", "message.*")])
-                #expect(none.status == 303 && none.location?.contains("Replayed%200") == true, "\(String(describing: none.location))")
+                #expect(none.status == 303 && none.location?.contains("notice=replayed&count=0") == true, "\(String(describing: none.location))")
                 let moved = try await browser.post("/dead-letters/replay", [("csrf", page.csrf ?? ""), ("all", "true"), ("destination", "crm"), ("type", "delivery.*")])
-                #expect(moved.status == 303 && moved.location?.contains("Replayed%204") == true, "\(String(describing: moved.location))")
+                #expect(moved.status == 303 && moved.location?.contains("notice=replayed&count=4") == true, "\(String(describing: moved.location))")
                 #expect(await Self.dead(relays, "other") == 4)
                 // crm's fail again (the receiver still says no) and come back as dead letters: one replayed by id.
                 #expect(await eventually(timeout: .seconds(10)) { await Self.dead(relays, "crm") == 4 })
                 let again = try await browser.get("/dead-letters?destination=other")
                 let id = try #require(again.html.range(of: #"name="id" value=""#).map { String(again.html[$0.upperBound...].prefix { $0 != "\"" }) })
                 let one = try await browser.post("/dead-letters/replay", [("csrf", again.csrf ?? ""), ("id", id)])
-                #expect(one.location?.contains("Replayed%201%20dead%20letter.") == true)
+                #expect(one.location?.contains("notice=replayed&count=1") == true)
+                #expect(try await browser.get(one.location ?? "/").html.contains("Replayed 1 dead letter."))
                 #expect(await Self.dead(relays, "other") == 3)
             }
         }

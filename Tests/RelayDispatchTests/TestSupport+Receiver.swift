@@ -72,7 +72,8 @@ final class Receiver: Sendable {
     static func start(port: Int = 0, _ handler: @escaping @Sendable (Hit) -> Reply = { _ in .ok }) async throws -> Receiver {
         let state = State(handler: handler)
         let router = Router()
-        router.post("/**") { request, _ -> Response in
+        // POST for webhooks; GET too, for a test that serves a browser a page.
+        let answer: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let arrivedAt = ContinuousClock.now
             state.inProgress.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
             defer { state.inProgress.withLock { $0.now -= 1 } }
@@ -93,6 +94,8 @@ final class Receiver: Sendable {
             }
             return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
+        router.post("/**", use: answer)
+        router.get("/**", use: answer)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "test-receiver"),

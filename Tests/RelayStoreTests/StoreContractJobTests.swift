@@ -155,6 +155,34 @@ extension StoreContract {
             }
         }
 
+        /// The type glob is matched in the query, before the limit, as ``Glob`` matches: `*` and `?`, case-sensitive, and
+        /// every other character literal (SQLite's `[` classes, LIKE's `%` and `_`).
+        @Test(arguments: StoreKind.testable)
+        func deadLettersAreFilteredByTypeBeforeTheLimit(kind: StoreKind) async throws {
+            try await withStore(kind) { open in
+                let store = open.store
+                let types = ["delivery.delivered", "delivery.delivered", "delivery.delivered", "line.follow", "line.x_y", "line.[a]", "Line.follow", "line.100%"]
+                _ = try await store.ingest(Sample.request(types.enumerated().map { Sample.event("t\($0.offset)", type: $0.element) }, destinations: ["crm"]))
+                let jobs = try await store.claimDue(destination: "crm", nowMilliseconds: Sample.now, limit: 20)
+                try await store.complete(jobs.map { JobOutcome(claim: $0.claim, state: .dead, attempts: 1, status: 500) }, nowMilliseconds: Sample.now)
+                func ids(_ type: String?, limit: Int = 20) async throws -> [String] {
+                    try await store.deadLetters(destination: "crm", sinceMilliseconds: nil, untilMilliseconds: nil, type: type, limit: limit).map(\.eventID)
+                }
+                #expect(try await ids("line.follow", limit: 1) == ["t3"], "the first match, past three others, within a limit of 1")
+                #expect(try await ids("line.*") == ["t3", "t4", "t5", "t7"])
+                #expect(try await ids("line.x?y") == ["t4"])
+                #expect(try await ids("line.x_y") == ["t4"])
+                for literal in ["line._y", "line.x%", "line.[b]", "line.a"] {
+                    #expect(try await ids(literal).isEmpty, "\(literal): LIKE's wildcards and GLOB's classes are literal")
+                }
+                #expect(try await ids("line.[a]") == ["t5"])
+                #expect(try await ids("line.100%") == ["t7"])
+                #expect(try await ids("*.follow") == ["t3", "t6"])
+                #expect(try await ids("LINE.*").isEmpty, "case-sensitive")
+                #expect(try await ids(nil).count == 8)
+            }
+        }
+
         @Test(arguments: StoreKind.testable)
         func pruneRemovesOldDeliveredJobsAndTheirEventsOnly(kind: StoreKind) async throws {
             try await withStore(kind) { open in

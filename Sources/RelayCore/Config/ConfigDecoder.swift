@@ -90,13 +90,27 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeAdmin(_ node: Node, line: Int?, into config: inout RelayConfig) {
-        guard let admin = fields(node, path: "admin", line: line, allowed: ["listen", "token"]) else { return }
+        guard let admin = fields(node, path: "admin", line: line, allowed: ["listen", "token", "hosts"]) else { return }
         if let listen = admin.value("listen") {
             config.adminListen = listenAddress(listen, path: "admin.listen") ?? config.adminListen
         }
         if let token = admin.value("token"), let value = string(token, path: "admin.token", secret: true) {
             // `${RELAY_ADMIN_TOKEN:-}` must be able to mean "no token", so empty is the same as absent.
             config.adminToken = value.isEmpty ? nil : value
+            // A short token falls to guessing even at the sign-in back-off's pace; the length is not a secret.
+            if !value.isEmpty, value.count < RelayConfig.minimumAdminTokenLength {
+                warn("admin.token", token.mark?.line, "the token is \(value.count) characters long; use at least "
+                    + "\(RelayConfig.minimumAdminTokenLength) random ones (e.g. openssl rand -hex 16)")
+            }
+        }
+        if let hosts = admin.value("hosts"), let names = stringList(hosts, path: "admin.hosts", example: "[relay-admin.internal]") {
+            config.adminHosts = names.compactMap { name, node in
+                guard let host = AdminHost.normalized(name) else {
+                    error("admin.hosts", node.mark?.line, "\(Self.quoted(name)) is not a host name or IP address (write it without scheme or port, e.g. relay-admin.internal)")
+                    return nil
+                }
+                return host
+            }
         }
     }
 

@@ -4,7 +4,8 @@ extension RelayConfig {
         var lines: [String] = []
         lines.append("listen: \(listen)")
         let tokenState = adminToken == nil ? "no admin token" : "/admin/* needs a bearer token"
-        lines.append("admin: \(adminListen) (\(tokenState))")
+        let hostsText = adminHosts.isEmpty ? "" : "; also answers Host " + adminHosts.joined(separator: ", ")
+        lines.append("admin: \(adminListen) (\(tokenState)\(hostsText))")
         lines.append("store: \(store), lease \(DurationText.format(storeLease))"
             + (shutdownDelay > .zero ? "; shutdown_delay \(DurationText.format(shutdownDelay))" : ""))
         lines.append("limits: max_body \(SizeText.format(maxBody)), read_timeout \(DurationText.format(readTimeout)), "

@@ -6,6 +6,9 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public var adminListen: ListenAddress
     /// Bearer token required on `/admin/*`; nil means no token is required.
     public var adminToken: String?
+    /// Host names the admin listener answers besides its own address and `localhost` (`admin.hosts`), lowercased;
+    /// any other `Host` header is refused, so a DNS-rebound name cannot reach it from a browser.
+    public var adminHosts: [String] = []
     /// Where events and deliveries are kept.
     public var store: StoreConfig
     /// How long a claim holds a job beyond its destination's `timeout`: another instance may attempt it no sooner.
@@ -46,6 +49,8 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
     public static let defaultListen = ListenAddress(host: "0.0.0.0", port: 8080)
     /// Default admin listener (loopback only).
     public static let defaultAdminListen = ListenAddress(host: "127.0.0.1", port: 8081)
+    /// `relay check` warns about a shorter `admin.token`.
+    public static let minimumAdminTokenLength = 24
     /// Default store.
     public static let defaultStore = StoreConfig.sqlite(path: "./data/relay.db")
     /// Default `store.lease`.

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import RelayCore
 import RelayDispatch
@@ -9,16 +10,22 @@ public struct AdminController: Sendable {
     let store: any Store
     let onReplay: @Sendable () -> Void
     let controls: DestinationControls
+    let throttle: SignInThrottle
 
-    public init(config: LiveConfig, store: any Store, controls: DestinationControls? = nil, onReplay: @escaping @Sendable () -> Void = {}) {
+    public init(config: LiveConfig, store: any Store, controls: DestinationControls? = nil, throttle: SignInThrottle = SignInThrottle(),
+                onReplay: @escaping @Sendable () -> Void = {}) {
         self.config = config
+        self.throttle = throttle
         self.store = store
         self.controls = controls ?? DestinationControls(store: store)
         self.onReplay = onReplay
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
-        let admin = router.group("/admin").add(middleware: AdminTokenMiddleware(config: config)).add(middleware: StoreErrorMiddleware())
+        let admin = router.group("/admin")
+            .add(middleware: AdminTokenMiddleware(config: config, throttle: throttle))
+            .add(middleware: JSONContentTypeMiddleware())
+            .add(middleware: StoreErrorMiddleware())
         admin.get("/stats") { _, _ in
             let stats = try await self.store.stats(nowMilliseconds: Timestamp.nowMilliseconds())
             return AdminJSON.response(StatsBody(stats, states: try await self.controls.states()))
@@ -47,16 +54,16 @@ public struct AdminController: Sendable {
             return AdminJSON.response(letters.map(DeadLetterBody.init))
         }
         admin.get("/events/:source/:event") { _, context in
-            let source = try context.parameters.require("source")
-            let event = try context.parameters.require("event")
+            let source = try Self.segment("source", context)
+            let event = try Self.segment("event", context)
             guard let detail = try await self.store.event(sourceID: source, eventID: event) else {
                 throw APIError(.notFound, "unknown_event", "no event \"\(event.prefix(200))\" from source \"\(source.prefix(64))\" in the store (never stored, or pruned after delivery)")
             }
             return JSONResponse.make(EventBody.json(detail))
         }
         admin.get("/messages/:source/:message") { _, context in
-            let source = try context.parameters.require("source")
-            let message = try context.parameters.require("message")
+            let source = try Self.segment("source", context)
+            let message = try Self.segment("message", context)
             guard let record = try await self.store.message(sourceID: source, messageID: message) else {
                 let known = self.config.current.source(source) != nil
                 throw APIError(.notFound, "unknown_message", known
@@ -82,19 +89,49 @@ public struct AdminController: Sendable {
 
     /// The configured destination a path names; a 404 otherwise.
     func destination(_ context: RelayRequestContext) throws -> String {
-        let id = try context.parameters.require("destination")
+        let id = try Self.segment("destination", context)
         guard config.current.destination(id) != nil else {
             throw APIError(.notFound, "unknown_destination", "no destination \"\(id.prefix(64))\" is configured")
         }
         return id
     }
 
+    /// A path segment, percent-decoded: ids may hold any character, and `/admin/events/shop/a%2Fb` names the event
+    /// `a/b`. A segment that does not decode (`%zz`, bytes that are not UTF-8) is a 400.
+    static func segment(_ name: String, _ context: RelayRequestContext) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = Self.percentDecoded(raw) else {
+            throw APIError.invalidRequest("the \(name) in the path is not valid percent-encoded UTF-8")
+        }
+        return decoded
+    }
+
+    /// `text` with each `%XX` decoded; nil when a `%` is not followed by two hex digits or the bytes are not UTF-8.
+    /// (Foundation's `removingPercentEncoding` leaves `%zz` as it is on Linux.)
+    static func percentDecoded(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard input.count >= 2, let high = hexValue(input.removeFirst()), let low = hexValue(input.removeFirst()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// A pause body: empty, `{}`, or `{"until": "<RFC 3339>"}`.
     static func pauseUntil(_ body: [UInt8]) throws(APIError) -> Int64? {
         guard body.contains(where: { !$0.isWhitespace }) else { return nil }
-        guard let object = (try? JSONParser.parse(body))?.objectValue else {
-            throw .invalidRequest(#"the body must be empty or a JSON object {"until": "<RFC 3339 time>"}"#)
-        }
+        let object = try StrictJSONObject.parse(body, usage: #"empty, or {"until": "<RFC 3339 time>"}"#)
         if let unknown = object.members.map(\.key).first(where: { $0 != "until" }) {
             throw .invalidRequest("unknown key \"\(unknown.prefix(64))\"; the body is {\"until\": \"<RFC 3339 time>\"} or empty")
         }
@@ -140,23 +177,4 @@ struct ResumeResult: Encodable {
 
 private extension UInt8 {
     var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
-}
-
-/// Requires `Authorization: Bearer <admin.token>` when a token is configured, compared in constant time.
-struct AdminTokenMiddleware: RouterMiddleware {
-    typealias Context = RelayRequestContext
-    let config: LiveConfig
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let token = config.current.adminToken {
-            let presented = request.headers[.authorization] ?? ""
-            let prefix = "bearer "
-            guard presented.count > prefix.count, presented.prefix(prefix.count).lowercased() == prefix,
-                  ConstantTime.equals(Array(presented.dropFirst(prefix.count).utf8), Array(token.utf8))
-            else {
-                throw APIError(.unauthorized, "unauthorized", "the admin API needs \"Authorization: Bearer <admin.token>\"")
-            }
-        }
-        return try await next(request, context)
-    }
 }

@@ -66,17 +66,21 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
         return at
     }
 
-    /// Moves the dead letters this request names back to pending; returns how many.
-    public func apply(to store: any Store, nowMilliseconds now: Int64) async throws(StoreError) -> Int {
+    /// Moves the dead letters this request names back to pending; returns how many. A filtered one reads and replays
+    /// `pageSize` dead letters at a time.
+    public func apply(to store: any Store, nowMilliseconds now: Int64, pageSize: Int = 10_000) async throws(StoreError) -> Int {
         guard isFiltered, ids == nil else { return try await store.replay(ids: ids, destination: destination, nowMilliseconds: now) }
-        // Filtered: the matching ones, a page at a time (replayed ones leave the dead letters, so each page is new).
+        // Filtered: the matching ones, a page at a time. The store matches the type before its limit, and replayed ones
+        // leave the dead letters, so each page holds only ones not seen yet, and a short page is the last.
         var moved = 0
         while true {
             let page = try await store.deadLetters(destination: destination, sinceMilliseconds: sinceMilliseconds,
-                                                   untilMilliseconds: untilMilliseconds, limit: 10_000)
-            let matching = page.filter { letter in type.map { Glob.matches($0, letter.type) } ?? true }.map(\.id)
-            if !matching.isEmpty { moved += try await store.replay(ids: matching, destination: destination, nowMilliseconds: now) }
-            if page.count < 10_000 || matching.isEmpty { return moved }
+                                                   untilMilliseconds: untilMilliseconds, type: type, limit: pageSize)
+            guard !page.isEmpty else { return moved }
+            let count = try await store.replay(ids: page.map(\.id), destination: destination, nowMilliseconds: now)
+            moved += count
+            // None of a full page moved: another replay took them meanwhile, and the next read would see the same.
+            if page.count < pageSize || count == 0 { return moved }
         }
     }
 
@@ -90,8 +94,9 @@ public struct ReplayRequest: Decodable, Sendable, Equatable {
         }
     }
 
-    /// Parses `body`, answering 400 with a message that says what is wrong.
+    /// Parses `body`, answering 400 with a message that says what is wrong: also for a key given twice or a null.
     static func parse(_ body: [UInt8]) throws(APIError) -> ReplayRequest {
+        _ = try StrictJSONObject.parse(body, usage: usage)
         do {
             return try JSONDecoder().decode(ReplayRequest.self, from: Data(body))
         } catch let error as APIError {

@@ -7,14 +7,11 @@ import RelayDispatch
 import RelayStore
 import Synchronization
 
-/// A console session: signed in or not yet, and the CSRF token its forms carry.
+/// A signed-in console session: the CSRF token its forms carry and the tag of the admin token it was signed in with
+/// (``ConsoleCookies``), so a reload that changes the token ends it.
 public struct ConsoleSession: Codable, Sendable {
-    var signedIn: Bool
     var csrf: String
-
-    static func fresh(signedIn: Bool) -> ConsoleSession {
-        ConsoleSession(signedIn: signedIn, csrf: (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined())
-    }
+    var tokenTag: String
 }
 
 /// Job counts kept between pages.
@@ -23,16 +20,20 @@ final class CountsCache: Sendable {
 }
 
 /// The operator console at `/` of the admin listener (SPEC section 11): sign-in with the admin token (a session
-/// cookie, `HttpOnly`, `SameSite=Strict`), an overview per destination, dead letters with filters and replay, and
-/// event and message lookup. Server-rendered, plain forms; every form that changes something carries the session's
-/// CSRF token, and a request without it is refused (403) and changes nothing.
+/// cookie, `HttpOnly`, `SameSite=Strict`, bound to the token), an overview per destination, dead letters with filters
+/// and replay, and event and message lookup. Server-rendered, plain forms; every form that changes something carries a
+/// CSRF token (the session's, or before sign-in a signed cookie's), and a request without it is refused (403) and
+/// changes nothing. Access: `ConsoleController+Access.swift`; forms in and pages out: `ConsoleController+Rendering.swift`.
 struct ConsoleController: Sendable {
     let config: LiveConfig
     let store: any Store
     let controls: DestinationControls
     let onReplay: @Sendable () -> Void
-    /// Sessions live in this process (an operator signs in again after a restart).
-    let sessions = MemoryPersistDriver()
+    /// Signed-in sessions (capped, tidied by its own service in the group).
+    let sessions: ConsoleSessionStore
+    /// Wrong tokens per client address, shared with the admin API.
+    let throttle: SignInThrottle
+    let cookies = ConsoleCookies()
     static let sessionLifetime: Duration = .seconds(12 * 3600)
     /// Counts this console took itself, when housekeeping's are not at hand (another instance holds the turn).
     let counted = CountsCache()
@@ -46,36 +47,15 @@ struct ConsoleController: Sendable {
         let cookie = SessionCookieParameters(name: "relay_console", path: "/", secure: false, sameSite: .strict)
         let console = router.group().add(middleware: SessionMiddleware<RelayRequestContext>(
             storage: sessions, configuration: .init(sessionCookieParameters: cookie, defaultSessionExpiration: Self.sessionLifetime)))
-        console.get("/") { request, context in try await self.page(request, context) { session in try await self.overview(session) } }
-        console.get("/dead-letters") { request, context in try await self.page(request, context) { session in try await self.deadLetters(request, session) } }
-        console.get("/lookup") { request, context in try await self.page(request, context) { session in try await self.lookup(request, session) } }
+        console.get("/") { request, context in try await self.page(request, context) { visit in try await self.overview(visit) } }
+        console.get("/dead-letters") { request, context in try await self.page(request, context) { visit in try await self.deadLetters(request, visit) } }
+        console.get("/lookup") { request, context in try await self.page(request, context) { visit in try await self.lookup(request, visit) } }
         console.post("/dead-letters/replay") { request, context in
-            try await self.form(request, context) { session, form in try await self.replay(form, session) }
+            try await self.form(request, context) { visit, form in try await self.replay(form, visit) }
         }
-        console.get("/login") { request, context in
-            guard self.enabled else { return Self.disabled() }
-            let session = context.sessions.session ?? ConsoleSession.fresh(signedIn: false)
-            if session.signedIn || self.config.current.adminToken == nil { return Self.redirect("/") }
-            context.sessions.createSession(session)
-            return self.render("login", ["title": "Sign in", "csrf": session.csrf], session: nil)
-        }
-        console.post("/login") { request, context in
-            guard self.enabled else { return Self.disabled() }
-            let form = try await Self.formFields(request)
-            guard let session = context.sessions.session, Self.sameToken(form["csrf"], session.csrf) else { return Self.forbidden() }
-            guard let token = self.config.current.adminToken, let given = form["token"],
-                  ConstantTime.equals(Array(given.utf8), Array(token.utf8)) else {
-                return self.render("login", ["title": "Sign in", "csrf": session.csrf, "error": "That is not the admin token."], session: nil, status: .unauthorized)
-            }
-            context.sessions.createSession(ConsoleSession.fresh(signedIn: true))  // a new CSRF token once signed in
-            return Self.redirect("/")
-        }
-        console.post("/logout") { request, context in
-            let form = try await Self.formFields(request)
-            guard let session = context.sessions.session, Self.sameToken(form["csrf"], session.csrf) else { return Self.forbidden() }
-            context.sessions.clearSession()
-            return Self.redirect("/login")
-        }
+        console.get("/login") { request, context in try await self.signInForm(request, context) }
+        console.post("/login") { request, context in try await self.signIn(request, context) }
+        console.post("/logout") { request, context in try await self.signOut(request, context) }
     }
 
     /// Without an admin token the console is served only on a loopback admin listener.
@@ -83,7 +63,7 @@ struct ConsoleController: Sendable {
 
     // MARK: Pages
 
-    private func overview(_ session: ConsoleSession) async throws -> Response {
+    private func overview(_ visit: ConsoleVisit) async throws -> Response {
         let now = Timestamp.nowMilliseconds()
         let cached = controls.dispatcher?.lastStats
         let (stats, at): (StoreStats, Int64)
@@ -107,6 +87,7 @@ struct ConsoleController: Sendable {
             return [
                 "name": destination.id, "state": state?.state ?? "closed",
                 "since": state.map { Self.time($0.sinceMilliseconds) } ?? "start",
+                "deadHref": Self.link("/dead-letters", [("destination", destination.id)]),
                 "pending": counts.pending, "inFlight": counts.inFlight, "dead": counts.dead, "hasDead": counts.dead > 0, "delivered": counts.delivered,
                 "oldest": counts.oldestPendingSeconds.map { Self.duration(seconds: $0) } ?? "-",
                 "rate": String(format: "%.1f", recent?.attemptsPerSecond ?? 0),
@@ -122,35 +103,38 @@ struct ConsoleController: Sendable {
         return render("overview", [
             "title": "Overview", "destinations": rows, "store": storeKind, "instance": Self.instance,
             "countsAt": Self.time(at), "countsAge": Self.age(at, now: now),
-        ], session: session)
+        ], visit: visit)
     }
 
-    private func deadLetters(_ request: Request, _ session: ConsoleSession) async throws -> Response {
+    private func deadLetters(_ request: Request, _ visit: ConsoleVisit) async throws -> Response {
         let query = request.uri.queryParameters
         let filter = try Self.filter(destination: query["destination"].map(String.init), since: query["since"].map(String.init),
                                      until: query["until"].map(String.init), type: query["type"].map(String.init))
         let limit = 200
         let now = Timestamp.nowMilliseconds()
-        var letters = try await store.deadLetters(destination: filter.destination, sinceMilliseconds: filter.sinceMilliseconds,
-                                                  untilMilliseconds: filter.untilMilliseconds, limit: limit)
-        if let type = filter.type { letters = letters.filter { Glob.matches(type, $0.type) } }
-        let rows: [[String: Any]] = letters.map { letter in
-            [
-                "id": letter.id, "destination": letter.destination, "event": letter.eventID, "source": letter.sourceID, "type": letter.type,
+        // The type is matched by the store, before the limit: filtered here, a page of 200 could show fewer than match.
+        let letters = try await store.deadLetters(destination: filter.destination, sinceMilliseconds: filter.sinceMilliseconds,
+                                                  untilMilliseconds: filter.untilMilliseconds, type: filter.type, limit: limit)
+        let notice: Any = ConsoleNotice(code: query["notice"].map(String.init), count: query["count"].map(String.init))?.text ?? false
+        let rows: [[String: Any]] = letters.map { letter -> [String: Any] in
+            let eventHref: String = Self.link("/lookup", [("source", letter.sourceID), ("event", letter.eventID)])
+            return [
+                "id": letter.id, "destination": letter.destination, "event": letter.eventID, "type": letter.type, "eventHref": eventHref,
                 "attempts": letter.attempts, "status": letter.lastStatus.map(String.init) ?? "-", "error": letter.lastError ?? "-",
                 "response": letter.lastResponse.map { String($0.prefix(200)) } ?? "", "failedAt": Self.time(letter.failedAtMilliseconds),
                 "failedAge": Self.age(letter.failedAtMilliseconds, now: now),
             ]
         }
-        return render("deadLetters", [
+        let values: [String: Any] = [
             "title": "Dead letters", "letters": rows, "count": rows.count, "hasLetters": !rows.isEmpty, "more": letters.count >= limit,
             "destination": filter.destination ?? "", "since": query["since"].map(String.init) ?? "",
             "until": query["until"].map(String.init) ?? "", "type": filter.type ?? "",
-            "notice": query["notice"].map(String.init) ?? false,
-        ], session: session)
+            "notice": notice,
+        ]
+        return render("deadLetters", values, visit: visit)
     }
 
-    private func lookup(_ request: Request, _ session: ConsoleSession) async throws -> Response {
+    private func lookup(_ request: Request, _ visit: ConsoleVisit) async throws -> Response {
         let query = request.uri.queryParameters
         let source = query["source"].map(String.init) ?? ""
         var values: [String: Any] = ["title": "Lookup", "source": source]
@@ -190,156 +174,24 @@ struct ConsoleController: Sendable {
                 status = .notFound
             }
         }
-        return render("lookup", values, session: session, status: status)
+        return render("lookup", values, visit: visit, status: status)
     }
 
-    private func replay(_ form: [String: String], _ session: ConsoleSession) async throws -> Response {
+    private func replay(_ form: [String: String], _ visit: ConsoleVisit) async throws -> Response {
         let request: ReplayRequest
         if let id = form["id"] {
-            guard let value = Int64(id) else { return problem("Bad request", "The dead letter id must be a number.", session, status: .badRequest) }
+            guard let value = Int64(id) else { return problem("Bad request", "The dead letter id must be a number.", visit, status: .badRequest) }
             request = ReplayRequest(ids: [value], destination: nil)
         } else if form["all"] == "true" {
             let filter = try Self.filter(destination: form["destination"], since: form["since"], until: form["until"], type: form["type"])
             request = ReplayRequest(ids: nil, destination: filter.destination, sinceMilliseconds: filter.sinceMilliseconds,
                                     untilMilliseconds: filter.untilMilliseconds, type: filter.type)
         } else {
-            return problem("Bad request", "Say which dead letters to replay.", session, status: .badRequest)
+            return problem("Bad request", "Say which dead letters to replay.", visit, status: .badRequest)
         }
         let moved = try await request.apply(to: store, nowMilliseconds: Timestamp.nowMilliseconds())
         if moved > 0 { onReplay() }
-        var back = URLComponents()
-        back.path = "/dead-letters"
-        back.queryItems = [URLQueryItem(name: "notice", value: "Replayed \(moved) dead letter\(moved == 1 ? "" : "s").")]
-            + ["destination", "since", "until", "type"].compactMap { key in form[key].flatMap { $0.isEmpty ? nil : URLQueryItem(name: key, value: $0) } }
-        return Self.redirect(back.string ?? "/dead-letters")
-    }
-
-    // MARK: Plumbing
-
-    /// A signed-in page; otherwise to the sign-in form (a session is made on loopback without a token).
-    private func page(_ request: Request, _ context: RelayRequestContext, _ body: (ConsoleSession) async throws -> Response) async throws -> Response {
-        guard enabled else { return Self.disabled() }
-        var session = context.sessions.session
-        if config.current.adminToken == nil, session?.signedIn != true {
-            session = ConsoleSession.fresh(signedIn: true)
-            context.sessions.createSession(session!)
-        }
-        guard let session, session.signedIn else { return Self.redirect("/login") }
-        do {
-            return try await body(session)
-        } catch let error as APIError {
-            return problem("Bad request", error.message, session, status: error.status)
-        } catch let error as StoreError {
-            return problem("The store cannot answer now", error.message, session, status: .serviceUnavailable)
-        }
-    }
-
-    /// A signed-in form post with its CSRF token; 403 otherwise, before anything is done.
-    private func form(_ request: Request, _ context: RelayRequestContext, _ body: (ConsoleSession, [String: String]) async throws -> Response) async throws -> Response {
-        guard enabled else { return Self.disabled() }
-        let fields = try await Self.formFields(request)
-        guard let session = context.sessions.session, Self.sameToken(fields["csrf"], session.csrf) else { return Self.forbidden() }
-        guard session.signedIn else { return Self.redirect("/login") }
-        do {
-            return try await body(session, fields)
-        } catch let error as APIError {
-            return problem("Bad request", error.message, session, status: error.status)
-        } catch let error as StoreError {
-            return problem("The store cannot answer now", error.message, session, status: .serviceUnavailable)
-        }
-    }
-
-    static func sameToken(_ given: String?, _ expected: String) -> Bool {
-        guard let given else { return false }
-        return ConstantTime.equals(Array(given.utf8), Array(expected.utf8))
-    }
-
-    static func formFields(_ request: Request) async throws -> [String: String] {
-        let body = try await request.body.collect(upTo: 64 << 10)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
-            if let key = parts.first { fields[decode(key)] = parts.count > 1 ? decode(parts[1]) : "" }
-        }
-        return fields
-    }
-
-    struct Filter {
-        var destination: String?
-        var sinceMilliseconds: Int64?
-        var untilMilliseconds: Int64?
-        var type: String?
-    }
-
-    static func filter(destination: String?, since: String?, until: String?, type: String?) throws(APIError) -> Filter {
-        func time(_ text: String?, _ name: String) throws(APIError) -> Int64? {
-            guard let text, !text.isEmpty else { return nil }
-            guard let at = Timestamp.parse(text) else { throw .invalidRequest("\(name) must be an RFC 3339 time such as 2026-12-01T09:00:00Z") }
-            return at
-        }
-        return Filter(destination: destination.flatMap { $0.isEmpty ? nil : $0 }, sinceMilliseconds: try time(since, "since"),
-                      untilMilliseconds: try time(until, "until"), type: type.flatMap { $0.isEmpty ? nil : $0 })
-    }
-
-    private func render(_ template: String, _ values: [String: Any], session: ConsoleSession?, status: HTTPResponse.Status = .ok) -> Response {
-        var values = values
-        values["signedIn"] = session?.signedIn ?? false
-        if let session { values["csrf"] = values["csrf"] ?? session.csrf }
-        values["footer"] = "relay · times in UTC · \(Self.time(Timestamp.nowMilliseconds()))"
-        let html = ConsoleTemplates.library.render(values, withTemplate: template) ?? "template \(template) is missing"
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    private func problem(_ heading: String, _ text: String, _ session: ConsoleSession, status: HTTPResponse.Status) -> Response {
-        render("problem", ["title": heading, "heading": heading, "text": text], session: session, status: status)
-    }
-
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-    }
-
-    static func forbidden() -> Response {
-        let html = "<!doctype html><html lang=\"en\"><title>Refused</title><h1>Refused</h1><p>The form's CSRF token is missing or does not match your session: nothing was changed. <a href=\"/\">Reload the console</a>.</p></html>"
-        return Response(status: .forbidden, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    static func disabled() -> Response {
-        let html = "<!doctype html><html lang=\"en\"><title>Console off</title><h1>Console off</h1><p>Set admin.token to use the console on a listener that is not loopback.</p></html>"
-        return Response(status: .notFound, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    static func time(_ ms: Int64) -> String { Timestamp.format(epochMilliseconds: ms).replacingOccurrences(of: "T", with: " ") }
-
-    /// "3 min ago".
-    static func age(_ ms: Int64, now: Int64) -> String {
-        let seconds = max(0, (now - ms) / 1000)
-        switch seconds {
-        case ..<60: return "\(seconds) s ago"
-        case ..<3600: return "\(seconds / 60) min ago"
-        case ..<86_400: return "\(seconds / 3600) h ago"
-        default: return "\(seconds / 86_400) d ago"
-        }
-    }
-
-    static func duration(seconds: Double) -> String {
-        seconds < 60 ? String(format: "%.1f s", seconds) : seconds < 3600 ? "\(Int(seconds / 60)) min" : "\(Int(seconds / 3600)) h"
-    }
-
-    /// Indented JSON for reading.
-    static func pretty(_ value: JSONValue, indent: String = "") -> String {
-        let inner = indent + "  "
-        switch value {
-        case .object(let object):
-            guard !object.members.isEmpty else { return "{}" }
-            return "{\n" + object.members.map { inner + String(decoding: JSONWriter.serialize(.string($0.key)), as: UTF8.self) + ": " + pretty($0.value, indent: inner) }
-                .joined(separator: ",\n") + "\n" + indent + "}"
-        case .array(let items):
-            guard !items.isEmpty else { return "[]" }
-            return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
-        default:
-            return String(decoding: JSONWriter.serialize(value), as: UTF8.self)
-        }
+        let filter = ["destination", "since", "until", "type"].compactMap { key in form[key].flatMap { $0.isEmpty ? nil : (key, $0) } }
+        return Self.redirect(Self.link("/dead-letters", ConsoleNotice.replayed(moved).query + filter))
     }
 }

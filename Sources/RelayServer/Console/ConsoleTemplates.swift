@@ -1,7 +1,8 @@
 import Mustache
 
 /// The console's pages (SPEC section 11): Mustache templates, server-rendered, plain forms, one stylesheet, nothing
-/// from another host and no JavaScript. `{{x}}` escapes HTML; every form that changes something carries `{{csrf}}`.
+/// from another host and no JavaScript. `{{x}}` escapes HTML; every form that changes something carries `{{csrf}}`;
+/// links with values in them come encoded from the controller (`deadHref`, `eventHref`), never built here.
 enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
@@ -19,7 +20,7 @@ enum ConsoleTemplates {
         <title>{{title}} · relay</title><link rel="stylesheet" href="/console.css"></head>
         <body><header><a class="brand" href="/">relay</a>
         {{#signedIn}}<nav aria-label="Sections"><a href="/">Overview</a> <a href="/dead-letters">Dead letters</a> <a href="/lookup">Lookup</a></nav>
-        <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>{{/signedIn}}
+        {{#canSignOut}}<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>{{/canSignOut}}{{/signedIn}}
         </header><main>
         {{#notice}}<p class="notice" role="status">{{notice}}</p>{{/notice}}
         """#,
@@ -45,7 +46,7 @@ enum ConsoleTemplates {
         <table><thead><tr><th scope="col">Destination</th><th scope="col">State</th><th scope="col">Pending</th><th scope="col">In flight</th>
         <th scope="col">Dead</th><th scope="col">Delivered</th><th scope="col">Oldest pending</th><th scope="col">Attempts/s (1 min)</th><th scope="col">Last error</th></tr></thead>
         <tbody>{{#destinations}}<tr><th scope="row">{{name}}</th><td class="state-{{state}}">{{state}}<br><small>since {{since}}</small></td>
-        <td>{{pending}}</td><td>{{inFlight}}</td><td>{{#hasDead}}<a href="/dead-letters?destination={{name}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
+        <td>{{pending}}</td><td>{{inFlight}}</td><td>{{#hasDead}}<a href="{{deadHref}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
         <td>{{delivered}}</td><td>{{oldest}}</td><td>{{rate}}</td><td>{{lastError}}{{#lastErrorAge}}<br><small>{{lastErrorAge}}</small>{{/lastErrorAge}}</td></tr>{{/destinations}}
         {{^destinations}}<tr><td colspan="9">No destinations are configured.</td></tr>{{/destinations}}</tbody></table></section>
         {{> foot}}
@@ -68,7 +69,7 @@ enum ConsoleTemplates {
         <button type="submit">Replay all that match the filter</button></form>{{/hasLetters}}
         <table><thead><tr><th scope="col">Id</th><th scope="col">Destination</th><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Attempts</th>
         <th scope="col">Last status</th><th scope="col">Error</th><th scope="col">Response</th><th scope="col">Failed</th><th scope="col">Replay</th></tr></thead>
-        <tbody>{{#letters}}<tr><td>{{id}}</td><td>{{destination}}</td><td><a href="/lookup?source={{source}}&amp;event={{event}}">{{event}}</a></td><td>{{type}}</td>
+        <tbody>{{#letters}}<tr><td>{{id}}</td><td>{{destination}}</td><td><a href="{{eventHref}}">{{event}}</a></td><td>{{type}}</td>
         <td>{{attempts}}</td><td>{{status}}</td><td>{{error}}</td><td><code>{{response}}</code></td><td>{{failedAt}}<br><small>{{failedAge}}</small></td>
         <td><form method="post" action="/dead-letters/replay"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}">
         <button type="submit" aria-label="Replay dead letter {{id}}">Replay</button></form></td></tr>{{/letters}}

@@ -18,7 +18,8 @@ public struct RelayApplication: Sendable {
     public let store: any Store
     public let dispatcher: Dispatcher
     public let client: HTTPClient
-    /// Start order: store, housekeeping, the overdue scan, reload, HTTP client, dispatcher, admin, ingest, drain.
+    /// Start order: store, housekeeping, the overdue scan, reload, HTTP client, dispatcher, console sessions, admin, ingest,
+    /// drain.
     public let services: [any Service]
 
     /// Where a listener got bound (its port is known only then when the config asks for port 0).
@@ -44,9 +45,10 @@ public struct RelayApplication: Sendable {
             configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
             onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+        let sessions = ConsoleSessionStore()
         let admin = Application(
             router: Routers.admin(config: config, store: store, registry: registry, stopping: stopping,
-                                  controls: DestinationControls(store: store, dispatcher: dispatcher), onReplay: { dispatcher.wake() }),
+                                  controls: DestinationControls(store: store, dispatcher: dispatcher), sessions: sessions, onReplay: { dispatcher.wake() }),
             server: ListenerSettings.adminServer(),
             configuration: ListenerSettings.adminConfiguration(initial),
             onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
@@ -55,7 +57,7 @@ public struct RelayApplication: Sendable {
         var services: [any Service] = [store, MaintenanceService(store: store, logger: logger, turn: turn), overdue]
         if let configPath { services.append(ConfigReloader(path: configPath, config: config, logger: logger)) }
         // Last, so a graceful shutdown reaches it first: /readyz turns 503 while the listeners still accept.
-        services += [HTTPClientService(client: client), dispatcher, admin, ingest, DrainService(flag: stopping, delay: initial.shutdownDelay)]
+        services += [HTTPClientService(client: client), dispatcher, sessions, admin, ingest, DrainService(flag: stopping, delay: initial.shutdownDelay)]
         return RelayApplication(config: config, store: store, dispatcher: dispatcher, client: client, services: services)
     }
 

@@ -16,12 +16,19 @@ public enum Routers {
         return router
     }
 
-    /// `/metrics`, `/healthz`, `/readyz`, and `/admin/*` behind the token.
+    /// `/metrics`, `/healthz`, `/readyz`, `/admin/*` behind the token, and the console; only for a `Host` naming the
+    /// listener, every answer with the browser safety headers. `sessions` is the console's session store: the caller
+    /// runs it as a service (it removes expired sessions).
     public static func admin(config: LiveConfig, store: any Store, registry: PrometheusCollectorRegistry, stopping: StoppingFlag = StoppingFlag(),
-                             controls: DestinationControls? = nil, onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
+                             controls: DestinationControls? = nil, sessions: ConsoleSessionStore = ConsoleSessionStore(),
+                             throttle: SignInThrottle = SignInThrottle(), onReplay: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
-        AdminController(config: config, store: store, controls: controls, onReplay: onReplay).addRoutes(to: router)
-        ConsoleController(config: config, store: store, controls: controls ?? DestinationControls(store: store), onReplay: onReplay).addRoutes(to: router)
+        // Before any route: a router's routes take the middleware present when they are added.
+        router.add(middleware: AdminHeadersMiddleware())
+        router.add(middleware: AdminHostMiddleware(config: config))
+        AdminController(config: config, store: store, controls: controls, throttle: throttle, onReplay: onReplay).addRoutes(to: router)
+        ConsoleController(config: config, store: store, controls: controls ?? DestinationControls(store: store), onReplay: onReplay,
+                          sessions: sessions, throttle: throttle).addRoutes(to: router)
         MetricsController(registry: registry).addRoutes(to: router)
         HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router

@@ -40,14 +40,17 @@ extension PostgresStore {
         }
     }
 
-    public func deadLetters(destination: String?, sinceMilliseconds since: Int64?, untilMilliseconds until: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter] {
-        try await withClient { connection, logger in
+    public func deadLetters(destination: String?, sinceMilliseconds since: Int64?, untilMilliseconds until: Int64?, type: String?,
+                            limit: Int) async throws(StoreError) -> [DeadLetter] {
+        let pattern = type.map(Self.likePattern)
+        return try await withClient { connection, logger in
             let rows = try await connection.query("""
                 SELECT j.id, j.destination, j.attempts, j.last_status, j.last_error, j.last_response, j.updated_at,
                        e.event_id, e.source_id, e.type, e.received_at
                 FROM jobs j JOIN events e ON e.id = j.event_row
                 WHERE j.state = 'dead' AND (\(destination)::text IS NULL OR j.destination = \(destination)::text)
                   AND j.updated_at >= \(since ?? Int64.min) AND j.updated_at < \(until ?? Int64.max)
+                  AND (\(pattern)::text IS NULL OR e.type LIKE \(pattern)::text)
                 ORDER BY j.updated_at, j.destination, j.id LIMIT \(limit)
                 """, logger: logger)
             var letters: [DeadLetter] = []
@@ -125,4 +128,19 @@ extension PostgresStore {
     }
 
     static let pruneBatch = 1_000
+
+    /// A ``Glob`` as a `LIKE` pattern (case-sensitive in PostgreSQL): `*` is `%`, `?` is `_`, and a literal `%`, `_` or
+    /// `\` is escaped with `\`, LIKE's default escape.
+    static func likePattern(_ glob: String) -> String {
+        var pattern = ""
+        for character in glob {
+            switch character {
+            case "*": pattern += "%"
+            case "?": pattern += "_"
+            case "%", "_", "\\": pattern += "\\" + String(character)
+            default: pattern.append(character)
+            }
+        }
+        return pattern
+    }
 }

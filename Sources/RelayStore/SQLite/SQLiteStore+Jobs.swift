@@ -169,16 +169,19 @@ extension SQLiteStore {
         "SELECT destination, '\($0)' AS state, COUNT(*) AS n FROM jobs WHERE state = '\($0)' GROUP BY destination"
     }.joined(separator: " UNION ALL ")
 
-    public func deadLetters(destination: String?, sinceMilliseconds since: Int64?, untilMilliseconds until: Int64?, limit: Int) async throws(StoreError) -> [DeadLetter] {
-        try await read { db in
+    public func deadLetters(destination: String?, sinceMilliseconds since: Int64?, untilMilliseconds until: Int64?, type: String?,
+                            limit: Int) async throws(StoreError) -> [DeadLetter] {
+        // SQLite's GLOB is ``Glob`` (case-sensitive `*` and `?`) plus `[...]` classes: a literal `[` is written `[[]`.
+        let pattern = type?.replacingOccurrences(of: "[", with: "[[]")
+        return try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT j.id, j.destination, j.attempts, j.last_status, j.last_error, j.last_response, j.updated_at,
                        e.event_id, e.source_id, e.type, e.received_at
                 FROM jobs j JOIN events e ON e.id = j.event_row
                 WHERE j.state = 'dead' AND (?1 IS NULL OR j.destination = ?1)
-                  AND j.updated_at >= ?3 AND j.updated_at < ?4
+                  AND j.updated_at >= ?3 AND j.updated_at < ?4 AND (?5 IS NULL OR e.type GLOB ?5)
                 ORDER BY j.updated_at, j.destination, j.id LIMIT ?2
-                """, arguments: [destination, limit, since ?? Int64.min, until ?? Int64.max]).map { row in
+                """, arguments: [destination, limit, since ?? Int64.min, until ?? Int64.max, pattern]).map { row in
                 DeadLetter(
                     id: row["id"], destination: row["destination"], eventID: row["event_id"], sourceID: row["source_id"],
                     type: row["type"], attempts: row["attempts"], lastStatus: row["last_status"], lastError: row["last_error"],
