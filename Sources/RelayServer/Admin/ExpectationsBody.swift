@@ -43,7 +43,7 @@ public enum ExpectationsBody {
             }
             guard let key = object["key"]?.stringValue else { throw .invalidRequest("\(path).key must be a string (the delivery data the provider will echo)") }
             guard !key.isEmpty else { throw .invalidRequest("\(path).key must not be empty") }
-            // The key is the LINE delivery data a delivery completion echoes: it meets the rules of that id (SPEC 13).
+            // The key is the delivery data a provider echoes: it meets the rules of a provider id (SPEC 13).
             if let problem = ProviderValue.problem(key) { throw .invalidRequest("\(path).key \(problem)") }
             var within = fallback
             if let value = object["within"] {
