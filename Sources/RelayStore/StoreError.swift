@@ -15,6 +15,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case closed
         /// Another connection held the lock past the busy timeout.
         case busy
+        /// The transaction lost a deadlock or a serialization conflict with another one (PostgreSQL, several
+        /// instances): written again at once, it goes through.
+        case conflict
         /// The store was opened read-only, or the file or its directory cannot be written.
         case readOnly = "read_only"
         /// The configured store kind is not available in this build.
@@ -52,5 +55,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// Whether the failure may lie in one item of a group rather than in the store: then the group's items are written
     /// again one at a time, so that only the item at fault fails. An unreachable, full, read-only, damaged, busy or
     /// closed store would fail each of them alike.
-    public var mayLieInOneItem: Bool { kind == .rejected || kind == .failed }
+    /// A conflict is written again too: one item at a time, the group's locks can no longer interleave with another
+    /// instance's (an expectation and an ingest of the same messages, in two groups taken in opposite orders).
+    public var mayLieInOneItem: Bool { kind == .rejected || kind == .failed || kind == .conflict }
 }

@@ -33,7 +33,8 @@ extension StoreError {
             case "53100": return .diskFull
             case "25006": return .readOnly
             case "XX001", "XX002": return .corrupt
-            case "40001", "40P01", "55P03": return .busy
+            case "40001", "40P01": return .conflict
+            case "55P03": return .busy
             // Data exceptions (a NUL in text: 22021), constraints, program limits (an index row too large): this
             // write's values, not the database.
             case _ where state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54"): return .rejected
