@@ -28,6 +28,8 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
     private var answeredEarly = false
     /// The body being read did not fit: its parts are dropped.
     private var refusing = false
+    /// `max_buffered` as the request being read found it (read once per request, not per part).
+    private var requestLimit = 0
     /// Close once the response under way is written: its request's body was refused part-way.
     private var closeAfterResponse = false
 
@@ -44,7 +46,8 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
             refusing = false
             // Refused before a byte of it is read (the provider retries) when even the announced body cannot fit.
             let announced = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-            if budget.current > limit() - announced {
+            requestLimit = limit()
+            if budget.current > requestLimit - announced {
                 context.fireChannelRead(data)
                 refuse(context)
                 return
@@ -53,7 +56,7 @@ final class BodyAdmission: ChannelDuplexHandler, RemovableChannelHandler {
             if refusing { return }
             if !answeredEarly {
                 let size = part.readableBytes
-                guard budget.take(size, limit: limit()) else {
+                guard budget.take(size, limit: requestLimit) else {
                     refuse(context)
                     return
                 }
