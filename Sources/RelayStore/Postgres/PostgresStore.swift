@@ -95,6 +95,7 @@ public final class PostgresStore: GroupCommittingStore, Service {
             let committer = store.committer
             let applied: [String]
             do {
+                guard await store.pool.started.wait() else { throw StoreError.closed }
                 applied = try await PostgresSchema.migrate(store.client, logger: store.logger)
             } catch {
                 committer.close()

@@ -15,6 +15,8 @@ final class RenewablePool: Service, Sendable {
     private let clients: Mutex<PostgresClient>
     private let renewals: AsyncStream<PostgresClient>
     private let renew: AsyncStream<PostgresClient>.Continuation
+    /// Open once the first pool's `run()` is being called: nothing may lease from it before (PostgresNIO warns).
+    let started = Readiness()
 
     init(configuration: PostgresClient.Configuration, logger: Logger) {
         self.configuration = configuration
@@ -36,16 +38,25 @@ final class RenewablePool: Service, Sendable {
     func run() async {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                var stopOld = Self.run(self.current, in: &group)
+                // The first pool runs as a plain child, so it is running before the writer's first lease (a pool
+                // leased before `run()` logs a warning). Once replaced it idles, without connections, until relay stops.
+                let first = self.current
+                let started = self.started
+                group.addTask {
+                    started.open()
+                    await first.run()  // sets its "running" flag before its first suspension
+                }
+                var stopOld: AsyncStream<Void>.Continuation?
                 for await fresh in self.renewals {
                     let stopFresh = Self.run(fresh, in: &group)
                     self.clients.withLock { $0 = fresh }
-                    stopOld.finish()  // its run() returns once its task is cancelled, closing its connections
+                    stopOld?.finish()  // its run() returns once its task is cancelled, closing its connections
                     stopOld = stopFresh
                 }
                 group.cancelAll()
             }
         }
+        started.close()
     }
 
     /// Starts `client` in `group`; finishing the returned continuation stops it.
