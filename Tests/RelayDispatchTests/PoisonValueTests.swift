@@ -175,7 +175,7 @@ extension DeliveryEngine {
                     for value in values { try await checkAdmin(engine, value) }
                     await propertyCheck(count: 60, input: Gen.element(of: Field.allCases), Gen.element(of: values)) { field, value in
                         guard let field, let value else { return }
-                        try? await check(engine, Case(field: field, value: value))
+                        try await check(engine, Case(field: field, value: value))
                     }
                 }
             }
