@@ -188,7 +188,7 @@ public final class Dispatcher: Service, Sendable {
         var seen = Set<String>()
         for d in stats.destinations {
             seen.insert(d.destination)
-            metrics.jobs(destination: d.destination, pending: d.pending, inFlight: d.inFlight, dead: d.dead, oldestPendingSeconds: d.oldestPendingSeconds ?? 0)
+            metrics.jobs(destination: d.destination, pending: d.pending, held: d.held, inFlight: d.inFlight, dead: d.dead, oldestPendingSeconds: d.oldestPendingSeconds ?? 0)
         }
         for d in config.current.destinations where !seen.contains(d.id) {
             metrics.jobs(destination: d.id, pending: 0, inFlight: 0, dead: 0, oldestPendingSeconds: 0)

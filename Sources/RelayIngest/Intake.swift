@@ -115,6 +115,6 @@ public struct Intake: Sendable {
             sourceID: source.id, provider: source.provider.kind, receivedAtMilliseconds: now,
             dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds,
             messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds,
-            expectReceiptMilliseconds: source.expectReceipt?.milliseconds, events: items)
+            expectReceiptMilliseconds: source.expectReceipt?.milliseconds, events: items, orderedDestinations: config.orderedDestinations)
     }
 }

@@ -39,7 +39,8 @@ extension Intake {
             let request = IngestRequest(
                 sourceID: sourceID, provider: provider, receivedAtMilliseconds: now,
                 dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds,
-                messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds, events: items)
+                messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds, events: items,
+                orderedDestinations: config.orderedDestinations)
             let outcome = try await store.ingestEvents(request)
             report.emitted[sourceID, default: 0] += outcome.count(where: \.isNew)
             createdJobs = createdJobs || zip(items, outcome).contains { $1.isNew && !$0.destinations.isEmpty }

@@ -136,6 +136,11 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
         return (always, ifAdvancing)
     }
 
+    /// Destinations with `ordering: subject`, in config order (usually none: an empty array allocates nothing).
+    public var orderedDestinations: [String] {
+        destinations.contains { $0.ordering == .subject } ? destinations.filter { $0.ordering == .subject }.map(\.id) : []
+    }
+
     /// The destination's own retry schedule, or the top-level one.
     public func retrySchedule(for destinationID: String) -> [Duration] {
         destination(destinationID)?.retry ?? retry

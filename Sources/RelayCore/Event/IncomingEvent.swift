@@ -18,6 +18,8 @@ public struct IncomingEvent: Sendable {
     /// The CloudEvents JSON body (format `canonical`).
     public var canonical: [UInt8]
     var passthroughSource: PassthroughSource
+    /// The canonical event's `subject`: what ordered destinations order by (SPEC section 14); nil when it has none.
+    public var subject: String?
     /// The event's place in its message's ledger; nil for an event outside it (SPEC section 10).
     public var status: StatusReport?
 

@@ -114,6 +114,16 @@ enum PostgresSchema {
         Migration(version: "v6-pause-acks", sql: [
             "CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ]),
+        // Ordered delivery (SPEC section 14): `held` jobs wait behind their subject's head; `subject_heads` counts each
+        // subject's unfinished ordered jobs, and its row is the lock that orders them across instances (see
+        // `PostgresOrdering`).
+        Migration(version: "v7-ordering", sql: [
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_state_check",
+            "ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'held'))",
+            "ALTER TABLE jobs ADD COLUMN subject TEXT",
+            "CREATE INDEX jobs_held ON jobs (destination, subject, id) WHERE state = 'held'",
+            "CREATE TABLE subject_heads (destination TEXT NOT NULL, subject TEXT NOT NULL, open BIGINT NOT NULL, PRIMARY KEY (destination, subject))",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -147,8 +147,8 @@ public final class SQLiteStore: GroupCommittingStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let job = try db.cachedStatement(sql: """
-            INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
-            VALUES (?, ?, 'pending', 0, ?, ?, ?)
+            INSERT INTO jobs (event_row, destination, state, subject, attempts, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
             """)
         let keyRow = try db.cachedStatement(sql: "UPDATE dedup_keys SET event_row = ? WHERE source_id = ? AND event_id = ?")
         let now = request.receivedAtMilliseconds
@@ -172,7 +172,10 @@ public final class SQLiteStore: GroupCommittingStore {
             let row = db.lastInsertedRowID
             try keyRow.execute(arguments: [row, request.sourceID, e.id])
             for destination in item.jobDestinations(progress) {
-                try job.execute(arguments: [row, destination, now, now, now])
+                // An ordered job waits, held, while an earlier one of its subject is unfinished.
+                let subject = item.orderedSubject(for: destination, in: request)
+                let state = try subject.map { try SQLiteOrdering.open($0, db) ? "pending" : "held" } ?? "pending"
+                try job.execute(arguments: [row, destination, state, subject?.subject, now, now, now])
             }
             results.append(IngestOutcome(isNew: true, progress: progress))
         }
