@@ -125,6 +125,21 @@ def main() -> None:
         cpu_row(row, "B-batch", g)
         row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
 
+    for key, name in (("b_ordered", "B-ordered (every event its own subject)"), ("b_ordered10", "B-ordered10 (10 events per subject)")):
+        o = r.get(key)
+        if not o:
+            continue
+        ow, od = o.get("wrk", {}), o.get("drain", {})
+        short = name.split(" ")[0]
+        oratio = ow["rps"] / bw["rps"] if bw.get("rps") and ow.get("rps") else None
+        row(f"{name}: relay, destination `ordering: subject`, requests/s", fmt(ow.get("rps")))
+        row(f"{short}/B throughput ratio", fmt(oratio, 3), ">= 0.8" if key == "b_ordered" else "",
+            None if oratio is None or key != "b_ordered" else oratio >= 0.8)
+        row(f"{short}: ack p50 / p99 (wrk)", f"{fmt(ow.get('p50_ms'), 2)} / {fmt(ow.get('p99_ms'), 2)} ms")
+        pace_rows(row, short, o, ow)
+        row(f"{short}: end of load -> all accepted delivered", fmt(od.get("seconds"), 2, " s") + ("" if od.get("complete", True) else " (INCOMPLETE)"))
+        cpu_row(row, short, o)
+
     for key, name in (("pg1", "PG-1"), ("pg2", "PG-2")):
         q = r.get(key)
         if not q:

@@ -27,6 +27,7 @@ FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with n
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
+ORDERED=${ORDERED:-1}               # 0 skips sections b_ordered and b_ordered10 (B with `ordering: subject`)
 LEDGER=${LEDGER:-1}                 # 0 skips section ledger (ingest's set-up fed 8x8 status events: the receipt ledger's cost)
 LEDGER_EVENTS=${LEDGER_EVENTS:-$EVENTS}  # section ledger: distinct 8x8 status requests (3 statuses per umid, shuffled)
 PG=${PG:-1}                         # 0 skips sections pg1 and pg2 (relay on PostgreSQL: one instance; two behind nginx)
@@ -121,6 +122,10 @@ if [ "$LEDGER" = 1 ]; then
   log "generating $LEDGER_EVENTS 8x8 status requests (distinct umids, 3 statuses each in shuffled order)"
   python3 "$BENCH/gen_8x8.py" --out "$WORK/8x8.tsv" --requests "$LEDGER_EVENTS" --token "$EIGHTXEIGHT_TOKEN"
 fi
+if [ "$ORDERED" = 1 ]; then
+  log "generating $EVENTS signed LINE requests (1 event each, 10 consecutive events per subject)"
+  lib_gen --out "$WORK/subject10.tsv" --requests "$EVENTS" --events-per-request 1 --events-per-subject 10
+fi
 if [ "$BATCH" = 1 ]; then
   log "generating $BATCH_REQUESTS signed LINE requests ($BATCH_SIZE events each)"
   lib_gen --out "$WORK/batch.tsv" --requests "$BATCH_REQUESTS" --events-per-request "$BATCH_SIZE"
@@ -153,9 +158,11 @@ run_wrk() {
 
 # --- relay instances ------------------------------------------------------------------------------------------
 RELAY_PID=""
-write_config() {  # write_config DIR [CONCURRENCY [BATCH [ROUTE_TYPES]]]
+write_config() {  # write_config DIR [CONCURRENCY [BATCH [ROUTE_TYPES [ORDERING]]]]
   local batch_line="" types_line=""
   [ "${3:-0}" = 0 ] || batch_line="    batch: $3"
+  [ -z "${5:-}" ] || batch_line="$batch_line
+    ordering: $5"
   [ -z "${4:-}" ] || types_line="    types: [\"$4\"]"
   cat >"$1/routes.yaml" <<EOF
 listen: 127.0.0.1:$INGEST_PORT
@@ -264,6 +271,19 @@ if [ "$DEST_BATCH" != 0 ]; then
   mkdir -p "$WORK/b_batch"; write_config "$WORK/b_batch" "$BATCH_CONCURRENCY" "$DEST_BATCH"
   start_relay "$WORK/b_batch"
   measure_relay b_batch "$WORK/b_batch" "$WORK/single.tsv" 0
+fi
+
+# --- B ordered: the same load to a destination with `ordering: subject` (SPEC section 14) ----------------------------
+# Every event its own subject (b_ordered: the cost of the bookkeeping), then 10 consecutive events per subject
+# (b_ordered10: each subject's events go one at a time, the others beside them).
+if [ "$ORDERED" = 1 ]; then
+  for section in b_ordered b_ordered10; do
+    log "$section: wrk -> relay -> dispatcher (ordering: subject) -> nginx return 200"
+    mkdir -p "$WORK/$section"; write_config "$WORK/$section" "$DEST_CONCURRENCY" 0 "" subject
+    start_relay "$WORK/$section"
+    file="$WORK/single.tsv"; [ "$section" = b_ordered10 ] && file="$WORK/subject10.tsv"
+    measure_relay "$section" "$WORK/$section" "$file" 0
+  done
 fi
 
 # --- ingest only: the same load, relay storing every event but routing none (no delivery at all) ----------------
