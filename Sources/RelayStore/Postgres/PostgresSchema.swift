@@ -124,6 +124,12 @@ enum PostgresSchema {
             "CREATE INDEX jobs_held ON jobs (destination, subject, id) WHERE state = 'held'",
             "CREATE TABLE subject_heads (destination TEXT NOT NULL, subject TEXT NOT NULL, open BIGINT NOT NULL, PRIMARY KEY (destination, subject))",
         ]),
+        // The W3C trace context of the request that stored each event (SPEC section 15): an attempt on any instance,
+        // hours later, joins that request's trace. NULL when tracing is off; nullable columns rewrite no row.
+        Migration(version: "v8-trace-context", sql: [
+            "ALTER TABLE events ADD COLUMN traceparent TEXT",
+            "ALTER TABLE events ADD COLUMN tracestate TEXT",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -158,6 +158,14 @@ enum SQLiteSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9-trace-context") { db in
+            // The W3C trace context of the request that stored each event (SPEC section 15): a delivery attempt hours
+            // later joins that request's trace. NULL when tracing is off; adding nullable columns rewrites no row.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN traceparent TEXT;
+                ALTER TABLE events ADD COLUMN tracestate TEXT;
+                """)
+        }
         return migrator
     }
 }
