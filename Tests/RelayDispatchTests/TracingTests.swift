@@ -93,7 +93,7 @@ extension DeliveryEngine {
             let server = try #require(collector.spans.first { $0.kind == CollectedSpan.server })
             #expect(server.attributes["http.response.status_code"] == "401")
             #expect(server.statusCode != CollectedSpan.error, "a refusal is the client's error, not the server's")
-            let line = try #require(relays.logTail(200).split(separator: "\n").first { $0.contains("ingest refused") }, relays.logTail())
+            let line = try #require(relays.logTail(200).split(separator: "\n").first { $0.contains("ingest refused") }, "\(relays.logTail())")
             #expect(line.contains("\"trace_id\":\"\(Self.providerTraceID)\""), "\(line)")
             #expect(line.contains("\"span_id\":\"\(server.spanID)\""), "\(line)")
         }
@@ -101,7 +101,8 @@ extension DeliveryEngine {
         @Test func withNoOTELVariablesNothingReachesTheCollector() async throws {
             _ = try RelayProcesses.executable()
             // On the SDK's default endpoint when it is free: relay must not fall back to it.
-            let collector = try await (try? SpanCollector.start(port: 4318)) ?? SpanCollector.start()
+            let collector: SpanCollector
+            if let onDefault = try? await SpanCollector.start(port: 4318) { collector = onDefault } else { collector = try await SpanCollector.start() }
             defer { Task { await collector.stop() } }
             try await Receiver.with(Self.failingOnce()) { backend in
                 let relays = try RelayProcesses(yamlBody: lineToCRMYAML(secret: Self.secret, receiver: backend.url, retry: "[200ms]"))
