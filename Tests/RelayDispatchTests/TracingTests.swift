@@ -118,6 +118,42 @@ extension DeliveryEngine {
             }
         }
 
+        /// Events of two requests sent as one batch: the batch's span is in the first event's trace and links to the
+        /// other's, and the backend's `traceparent` is that span's.
+        @Test func aBatchAttemptJoinsTheFirstEventsTraceAndLinksTheOthers() async throws {
+            _ = try RelayProcesses.executable()
+            let collector = try await SpanCollector.start()
+            defer { Task { await collector.stop() } }
+            // The first request is held, so the two sent meanwhile wait for the one slot and go out together.
+            let held = Mutex(true)
+            try await Receiver.with({ _ in held.withLock { $0 } ? Reply(delay: .milliseconds(400)) : .ok }) { backend in
+                let relays = try RelayProcesses(yamlBody: BatchDelivery.yaml(receiver: backend.url, batch: 10)
+                    .replacingOccurrences(of: BatchDelivery.lineSecret, with: Self.secret))
+                defer { Task { await relays.cleanUp() } }
+                _ = try await relays.start(environment: collector.environment())
+                let traces = ["0af7651916cd43dd8448eb211c80319c", "5b8efff798038103d269b633813fc60c", "9a4b1d3c2e6f7a8b0c1d2e3f4a5b6c7d"]
+                #expect(try await Self.send(relays.webhookURL("line"), traceparent: "00-\(traces[0])-b7ad6b7169203331-01").status == 200)
+                #expect(await eventually { backend.count == 1 })
+                held.withLock { $0 = false }
+                for trace in traces.dropFirst() {
+                    #expect(try await Self.send(relays.webhookURL("line"), traceparent: "00-\(trace)-b7ad6b7169203331-01").status == 200)
+                }
+                #expect(await eventually(timeout: .seconds(10)) { backend.count >= 2 })
+                #expect(await eventually(timeout: .seconds(10), poll: .milliseconds(50)) {
+                    collector.spans.contains { $0.kind == CollectedSpan.client && $0.attributes["relay.batch.size"] == "2" }
+                }, "\(collector.spans.map { ($0.name, $0.attributes) })")
+                let spans = collector.spans
+                let batch = try #require(spans.first { $0.kind == CollectedSpan.client && $0.attributes["relay.batch.size"] == "2" })
+                let servers = spans.filter { $0.kind == CollectedSpan.server }
+                let second = try #require(servers.first { $0.traceID == traces[1] })
+                let third = try #require(servers.first { $0.traceID == traces[2] })
+                #expect(batch.traceID == traces[1] && batch.parentSpanID == second.spanID, "a child of the first event's request")
+                #expect(batch.links.count == 1 && batch.links.first?.traceID == traces[2] && batch.links.first?.spanID == third.spanID,
+                        "\(batch.links)")
+                #expect(traceparentIDs(backend.hits.last?.header("traceparent"))?.spanID == batch.spanID)
+            }
+        }
+
         /// Attempt 1 on instance a fails; a is stopped; the retry runs on instance b, hours (here: a second) later,
         /// and is still a child of the request's span, with the backend's `traceparent` in that trace.
         @Test(.enabled(if: OptionalTool.postgres.isAvailable, Comment(rawValue: OptionalTool.postgres.skipReason)))
