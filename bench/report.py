@@ -68,6 +68,11 @@ def main() -> None:
     row("A: nginx proxy -> nginx, requests/s", fmt(aw.get("rps")))
     row("A: latency p50 / p99", f"{fmt(aw.get('p50_ms'), 2)} / {fmt(aw.get('p99_ms'), 2)} ms")
     cpu_row(row, "A", a)
+    nw = r.get("n", {}).get("wrk", {})
+    if nw:
+        row("N: plain SwiftNIO HTTP/1.1 answering 200 (2 event loops, no framework), requests/s",
+            f"{fmt(nw.get('rps'))} ({fmt(nw['rps'] / aw['rps'] if nw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        cpu_row(row, "N", r.get("n", {}))
     hw, sw = r.get("h", {}).get("wrk", {}), r.get("a_stack", {}).get("wrk", {})
     if hw or sw:
         row("H: Hummingbird answering 200 (relay's stack, none of its work), requests/s",
@@ -124,6 +129,16 @@ def main() -> None:
         row("B-batch: delivery requests / events per request", f"{fmt(gm.get('delivery_requests'))} / {fmt(per, 1)}")
         cpu_row(row, "B-batch", g)
         row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
+
+    ci, cb = r.get("cg_ingest"), r.get("cg_b")
+    if ci or cb:
+        ci, cb = ci or {}, cb or {}
+        row("callgrind: instructions per ingest-only request (static build; repeatable)", fmt(ci.get("per_request")),
+            "", None)
+        row("callgrind: instructions per B request (ingest + one delivery)", fmt(cb.get("per_request")))
+        if ci.get("per_request") and cb.get("per_request"):
+            row("callgrind: instructions per delivery (B - ingest only)", fmt(cb["per_request"] - ci["per_request"]))
+        row("callgrind: requests counted (ingest / B)", f"{fmt(ci.get('requests'))} / {fmt(cb.get('requests'))}")
 
     for key, name in (("b_ordered", "B-ordered (every event its own subject)"), ("b_ordered10", "B-ordered10 (10 events per subject)")):
         o = r.get(key)
