@@ -130,7 +130,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayCoreTests",
-            dependencies: ["RelayCore", "RelayTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["RelayCore", "RelayTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
