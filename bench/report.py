@@ -184,6 +184,14 @@ def main() -> None:
         row("ingest only: ack p50 / p99 (wrk); non-2xx", f"{fmt(iw.get('p50_ms'), 2)} / {fmt(iw.get('p99_ms'), 2)} ms; {fmt(iw.get('non2xx'))}")
         row("ingest only: mean requests per commit", fmt(im.get("requests_per_commit"), 2))
         cpu_row(row, "ingest only", i)
+    f = r.get("ingest_where")
+    if f and i:
+        fw = f.get("wrk", {})
+        share = fw["rps"] / iw["rps"] if fw.get("rps") and iw.get("rps") else None
+        row("ingest with a three-key `where` on every route (no delivery), requests/s", fmt(fw.get("rps")))
+        row("ingest with filters / ingest only", fmt(None if share is None else share * 100, 1, " %"), ">= 95 %",
+            None if share is None else share >= 0.95)
+        cpu_row(row, "ingest with filters", f)
 
     led = r.get("ledger")
     if led:

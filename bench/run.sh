@@ -205,6 +205,7 @@ $batch_line
 routes:
   - to: [sink]
 $types_line
+${ROUTE_WHERE:-}
 EOF
 }
 STARTUP=""; LAUNCHED=0
@@ -310,6 +311,21 @@ if [ "$INGEST_ONLY" = 1 ]; then
   lib put "$RESULTS" ingest.rss "$(lib rss "$RELAY_PID")"
   lib put "$RESULTS" ingest.metrics "$(lib metrics "$ADMIN/metrics")"
   stop_relay "$WORK/ingest"
+fi
+
+# --- ingest with filters: ingest only's load, every route with a three-key `where` (SPEC section 16) ------------------
+# The route takes every type, and its filter is evaluated on each event: two conditions hold, the third does not, so
+# nothing is delivered and the difference from ingest only is the filters' cost.
+if [ "$INGEST_ONLY" = 1 ] && [ "${FILTERS:-1}" = 1 ]; then
+  log "ingest_where: wrk -> relay (every event through a three-key where that fails on its last key: no delivery)"
+  mkdir -p "$WORK/ingest_where"
+  ROUTE_WHERE=$'    where:\n      data.channel: line\n      data.status: delivered\n      subject: {prefix: "zzz"}' \
+    write_config "$WORK/ingest_where" "$DEST_CONCURRENCY" 0 ""
+  start_relay "$WORK/ingest_where"
+  sleep "$SETTLE"
+  lib put "$RESULTS" ingest_where.wrk "$(run_wrk ingest_where "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay="$RELAY_PID" nginx="$NGINX_PID")"
+  lib put "$RESULTS" ingest_where.metrics "$(lib metrics "$ADMIN/metrics")"
+  stop_relay "$WORK/ingest_where"
 fi
 
 # --- ledger: ingest's set-up and load size, fed 8x8 status events instead (the receipt ledger's cost) --------------
