@@ -139,6 +139,7 @@ def main() -> None:
         if ci.get("per_request") and cb.get("per_request"):
             row("callgrind: instructions per delivery (B - ingest only)", fmt(cb["per_request"] - ci["per_request"]))
         row("callgrind: requests counted (ingest / B)", f"{fmt(ci.get('requests'))} / {fmt(cb.get('requests'))}")
+        row("callgrind: gross per request, timers not taken out (ingest / B)", f"{fmt(ci.get('per_request_gross'))} / {fmt(cb.get('per_request_gross'))}")
 
     for key, name in (("b_ordered", "B-ordered (every event its own subject)"), ("b_ordered10", "B-ordered10 (10 events per subject)")):
         o = r.get(key)

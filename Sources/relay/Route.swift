@@ -25,13 +25,7 @@ struct Route: ParsableCommand {
         guard let source = config.source(source) else {
             throw CommandFailure.exit("unknown source \"\(self.source)\" (known: \(config.sources.map(\.id).joined(separator: ", ")))")
         }
-        let body: [UInt8]
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.exit("cannot read \(file)") }
-            body = Array(data)
-        } else {
-            body = Array(FileHandle.standardInput.readDataToEndOfFile())
-        }
+        let body = try readBody(file: file)
         let events: [IncomingEvent]
         do {
             events = try source.provider.events(from: body, sourceID: source.id, receivedAtMilliseconds: Timestamp.nowMilliseconds())
