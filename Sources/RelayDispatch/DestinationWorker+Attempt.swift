@@ -34,7 +34,7 @@ extension DestinationWorker {
         do {
             let request = destination.batch == nil
                 ? try OutboundRequest.make(for: jobs[0], to: destination, nowSeconds: now / 1000)
-                : OutboundRequest.makeBatch(for: jobs, to: destination, nowSeconds: now / 1000)
+                : try OutboundRequest.makeBatch(for: jobs, to: destination, nowSeconds: now / 1000)
             if let url = url(of: destination) {
                 let forwarder = self.forwarder
                 result = await hook.attempt(jobs, to: destination, request: request) { request in

@@ -132,15 +132,7 @@ extension DeliveryEngine {
         }
 
         static func withRelays(_ yaml: String, store: String?, lease: String? = nil, _ body: (RelayProcesses) async throws -> Void) async throws {
-            let relays = try RelayProcesses(yamlBody: yaml, store: store, lease: lease)
-            do {
-                try await body(relays)
-                await relays.cleanUp()
-            } catch {
-                print("relay log:\n\(relays.logTail(60))")
-                await relays.cleanUp()
-                throw error
-            }
+            try await RelayProcesses.with(yaml, store: store, lease: lease, body)
         }
 
         @Test(arguments: kinds)

@@ -22,7 +22,6 @@ struct ReadyQueue {
 
     var count: Int { jobs.count }
     var isEmpty: Bool { jobs.isEmpty }
-    var first: DeliveryJob? { jobs.first }
 
     mutating func append(_ claimed: [DeliveryJob]) { jobs.append(contentsOf: claimed) }
 

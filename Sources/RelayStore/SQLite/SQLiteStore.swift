@@ -102,13 +102,7 @@ public final class SQLiteStore: GroupCommittingStore {
             // its WAL frames too, and losing it to a power cut only sends a job again.
             let durable = operations.contains { $0.needsFsync }
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                var results: [WriteResult] = []
-                try db.inTransaction(.immediate) {
-                    results = try operations.map { try $0.apply(db) }
-                    return .commit
-                }
-                return results
+                try Self.transaction(durable: durable, db) { try operations.map { try $0.apply(db) } }
             }
         }, isolating: { StoreError("cannot commit", sqlite: $0).mayLieInOneItem }, onGroup: { operations in stats.record(operations) })
     }
@@ -209,19 +203,30 @@ public final class SQLiteStore: GroupCommittingStore {
         }
     }
 
+    /// Runs `body` in one immediate transaction, committed with an fsync only when `durable`. The statements that set
+    /// the mode and frame the transaction are prepared once per connection (cached), not parsed again per commit: at
+    /// one request per commit, parsing them was 3.5 % of an ingest request's instructions.
+    static func transaction<T>(durable: Bool, _ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // A failed COMMIT leaves the transaction open too (SQLITE_BUSY, a full disk): nothing of it stays.
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            throw error
+        }
+    }
+
     /// A write outside the ingest path (dispatcher bookkeeping, maintenance): losing it to a power cut only
     /// means a job is tried again, so it skips the fsync that ingest commits pay.
     func write<T: Sendable>(durable: Bool = false, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
+                defer { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
+                return try Self.transaction(durable: durable, db) { try body(db) }
             }
         } catch {
             throw StoreError("cannot write", sqlite: error)

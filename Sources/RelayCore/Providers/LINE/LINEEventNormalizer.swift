@@ -74,6 +74,7 @@ enum LINEEventNormalizer {
             id: id, type: type, eventTime: time, redelivery: redelivery,
             canonical: serialized, passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
         incoming.subject = subject
+        incoming.fields = canonical
         // A delivery completion joins the ledger under the key it echoes (the delivery tag or phone hash the backend
         // registers as an expectation: SPEC section 10a).
         if lineType == "delivery", let key = deliveryData, !key.isEmpty {
