@@ -54,6 +54,20 @@ struct SpanCollector {
 
     func stop() async { await receiver.stop() }
 
+    /// Runs `body` with a collector, stopped afterwards. `preferring` a port: on it when it is free, else on any.
+    static func with<T>(preferring port: Int? = nil, _ body: (SpanCollector) async throws -> T) async throws -> T {
+        let collector: SpanCollector
+        if let port, let onPort = try? await start(port: port) { collector = onPort } else { collector = try await start() }
+        do {
+            let result = try await body(collector)
+            await collector.stop()
+            return result
+        } catch {
+            await collector.stop()
+            throw error
+        }
+    }
+
     static func parse(_ body: [UInt8]) -> [CollectedSpan] {
         guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return [] }
         var spans: [CollectedSpan] = []
