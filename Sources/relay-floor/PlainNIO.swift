@@ -40,8 +40,13 @@ enum PlainNIO {
                 if !keepAlive { headers.add(name: "connection", value: "close") }
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-                let keepAlive = self.keepAlive
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in if !keepAlive { context.close(promise: nil) } }
+                if keepAlive {
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                } else {
+                    // The channel closes once the response is written (a close queued behind the write, on the same loop).
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                    context.close(mode: .output, promise: nil)
+                }
             }
         }
     }
