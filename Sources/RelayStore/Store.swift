@@ -83,8 +83,18 @@ public protocol Store: Service {
     func event(sourceID: String, eventID: String) async throws(StoreError) -> EventDetail?
     /// Moves dead letters (all, or these ids; optionally of one destination) back to pending with a fresh schedule.
     func replay(ids: [Int64]?, destination: String?, nowMilliseconds: Int64) async throws(StoreError) -> Int
-    /// Deletes delivered jobs finished before `cutoff` and events with no job left; at most `limit` of each.
+    /// Deletes delivered jobs finished before `cutoff` (with their attempts) and events with no job left; at most
+    /// `limit` of each.
     func prune(finishedBeforeMilliseconds cutoff: Int64, limit: Int) async throws(StoreError) -> Int
+
+    // MARK: Minute counts (SPEC section 17)
+
+    /// Every minute figure from `sinceMinute` on (summed over the instances that wrote it), in minute order.
+    func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount]
+    /// Sets each destination's pending backlog (pending and in-flight jobs) for the minute of `nowMilliseconds`.
+    func sampleBacklog(_ pending: [String: Int], nowMilliseconds: Int64) async throws(StoreError)
+    /// Deletes minute figures older than `beforeMinute`; returns how many.
+    func pruneMinuteCounts(beforeMinute: Int64) async throws(StoreError) -> Int
 }
 
 /// One verified request's events and where each must go.
@@ -217,10 +227,13 @@ public struct EventDetail: Sendable, Equatable {
         public var lastStatus: Int?
         public var lastError: String?
         public var lastResponse: String?
+        /// Every attempt made, oldest first.
+        public var history: [StoredAttempt]
 
         public init(id: Int64, destination: String, state: String, attempts: Int, nextAttemptAtMilliseconds: Int64,
-                    updatedAtMilliseconds: Int64, lastStatus: Int?, lastError: String?, lastResponse: String?) {
+                    updatedAtMilliseconds: Int64, lastStatus: Int?, lastError: String?, lastResponse: String?, history: [StoredAttempt] = []) {
             self.id = id
+            self.history = history
             self.destination = destination
             self.state = state
             self.attempts = attempts

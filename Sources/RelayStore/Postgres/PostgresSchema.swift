@@ -114,6 +114,22 @@ enum PostgresSchema {
         Migration(version: "v6-pause-acks", sql: [
             "CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ]),
+        // The console's charts and attempt history (SPEC section 17). Each process adds its figures into its own rows
+        // (`shard`), summed when read: instances never wait on each other's lock of one hot minute row. The minute
+        // leads the key, so the overview reads a range and pruning deletes one. Attempts lead with their job (read
+        // per job, deleted with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
+        Migration(version: "v7-console-pictures", sql: [
+            """
+            CREATE TABLE minute_counts (
+                minute BIGINT NOT NULL, subject TEXT NOT NULL, measure TEXT NOT NULL, shard TEXT NOT NULL, value BIGINT NOT NULL,
+                PRIMARY KEY (minute, subject, measure, shard))
+            """,
+            """
+            CREATE TABLE attempts (
+                job_id BIGINT NOT NULL, started_at BIGINT NOT NULL, duration BIGINT NOT NULL, status BIGINT, error TEXT,
+                response TEXT, outcome TEXT NOT NULL, PRIMARY KEY (job_id, started_at))
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

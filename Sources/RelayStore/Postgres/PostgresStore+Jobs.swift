@@ -100,6 +100,7 @@ extension PostgresStore {
             """, logger: logger)
         var recorded = 0
         for try await n in rows.decode(Int.self) { recorded += n }
+        try await insertAttempts(outcomes, connection, logger)
         return outcomes.count - recorded
     }
 

@@ -35,6 +35,8 @@ extension PostgresStore {
                     results.append(.expected(try await Self.expect(request, connection, logger)))
                 }
             }
+            // The console's minute figures ride on the same commit: one statement, one row per minute figure.
+            try await Self.add(MinuteTally(operations, results), connection, logger)
             return results
         }
     }

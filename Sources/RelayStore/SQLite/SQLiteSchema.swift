@@ -115,6 +115,32 @@ enum SQLiteSchema {
                 CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version INTEGER NOT NULL, seen_at INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8-console-pictures") { db in
+            // The console's charts and attempt history (SPEC section 17). Minute figures lead with the minute: a
+            // group's upserts land on the tree's right edge, the overview reads the last hour (or day) as one range,
+            // and pruning is a range delete. Attempts lead with their job: the event page reads a job's attempts as
+            // one range and pruning a job deletes them the same way (no foreign key: an outcome of a pruned job, held
+            // through an outage, inserts nothing instead of failing its batch).
+            try db.execute(sql: """
+                CREATE TABLE minute_counts (
+                    minute INTEGER NOT NULL,
+                    subject TEXT NOT NULL,
+                    measure TEXT NOT NULL,
+                    value INTEGER NOT NULL,
+                    PRIMARY KEY (minute, subject, measure)
+                ) WITHOUT ROWID;
+                CREATE TABLE attempts (
+                    job_id INTEGER NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    duration INTEGER NOT NULL,
+                    status INTEGER,
+                    error TEXT,
+                    response TEXT,
+                    outcome TEXT NOT NULL,
+                    PRIMARY KEY (job_id, started_at)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -106,6 +106,8 @@ public final class SQLiteStore: GroupCommittingStore {
                 var results: [WriteResult] = []
                 try db.inTransaction(.immediate) {
                     results = try operations.map { try $0.apply(db) }
+                    // The console's minute figures ride on the same commit: one upsert per minute row, not per request.
+                    try SQLiteStore.add(MinuteTally(operations, results), db)
                     return .commit
                 }
                 return results
