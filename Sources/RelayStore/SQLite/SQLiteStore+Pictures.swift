@@ -36,11 +36,12 @@ extension SQLiteStore {
         }
     }
 
-    public func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount] {
+    public func minuteCounts(sinceMinute: Int64, measurePrefix: String?) async throws(StoreError) -> [MinuteCount] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT subject, measure, minute, value FROM minute_counts WHERE minute >= ? ORDER BY minute, subject, measure
-                """, arguments: [sinceMinute]).map { MinuteCount(subject: $0[0], measure: $0[1], minute: $0[2], value: $0[3]) }
+                SELECT subject, measure, minute, value FROM minute_counts
+                WHERE minute >= ?1 AND (?2 IS NULL OR substr(measure, 1, length(?2)) = ?2) ORDER BY minute, subject, measure
+                """, arguments: [sinceMinute, measurePrefix]).map { MinuteCount(subject: $0[0], measure: $0[1], minute: $0[2], value: $0[3]) }
         }
     }
 
