@@ -71,8 +71,8 @@ struct OverviewCharts {
         let total = counts.reduce(0) { $0 + $1.count }
         let width = 600.0
         var x = 0.0
-        var svg = #"<svg class="chart" viewBox="0 0 600 40" width="100%" role="img" aria-label="\#(Self.escape(id)): messages by status, last 24 hours">"#
-        svg += #"<rect x="0" y="4" width="600" height="32" fill="#eef0f4"></rect>"#
+        var svg = ##"<svg class="chart" viewBox="0 0 600 40" width="100%" role="img" aria-label="\##(Self.escape(id)): messages by status, last 24 hours">"##
+        svg += ##"<rect x="0" y="4" width="600" height="32" fill="#eef0f4"></rect>"##
         var rows: [[String: Any]] = []
         for (status, count) in counts {
             let percent = total > 0 ? Double(count) * 100 / Double(total) : 0
@@ -80,7 +80,7 @@ struct OverviewCharts {
             rows.append(["status": status, "count": count, "percent": String(format: "%.1f %%", percent)])
             guard count > 0 else { continue }
             let w = width * Double(count) / Double(total)
-            svg += #"<rect class="point" data-status="\#(status)" x="\#(Self.number(x))" y="4" width="\#(Self.number(w))" height="32" fill="\#(Self.statusColors[status] ?? "#666")"><title>\#(Self.escape(text))</title></rect>"#
+            svg += ##"<rect class="point" data-status="\##(status)" x="\##(Self.number(x))" y="4" width="\##(Self.number(w))" height="32" fill="\##(Self.statusColors[status] ?? "#666")"><title>\##(Self.escape(text))</title></rect>"##
             x += w
         }
         svg += "</svg>"
@@ -98,20 +98,20 @@ struct OverviewCharts {
         let (left, right, topY, bottom) = (44.0, 592.0, 10.0, 150.0)
         func x(_ index: Int) -> Double { left + (right - left) * Double(index) / Double(max(1, minutes.count - 1)) }
         func y(_ value: Int64) -> Double { bottom - (bottom - topY) * Double(value) / Double(top) }
-        var svg = #"<svg class="chart" viewBox="0 0 600 180" width="100%" role="img" aria-label="\#(Self.escape(name)): per minute, last hour">"#
-        svg += #"<line x1="\#(left)" y1="\#(bottom)" x2="\#(right)" y2="\#(bottom)" stroke="#999" stroke-width="1"></line>"#
-        svg += #"<line x1="\#(left)" y1="\#(topY)" x2="\#(right)" y2="\#(topY)" stroke="#ddd" stroke-width="1"></line>"#
-        svg += #"<text x="\#(left - 6)" y="\#(topY + 4)" text-anchor="end" font-size="12" fill="#555">\#(top)</text>"#
-        svg += #"<text x="\#(left - 6)" y="\#(bottom + 4)" text-anchor="end" font-size="12" fill="#555">0</text>"#
+        var svg = ##"<svg class="chart" viewBox="0 0 600 180" width="100%" role="img" aria-label="\##(Self.escape(name)): per minute, last hour">"##
+        svg += ##"<line x1="\##(left)" y1="\##(bottom)" x2="\##(right)" y2="\##(bottom)" stroke="#999" stroke-width="1"></line>"##
+        svg += ##"<line x1="\##(left)" y1="\##(topY)" x2="\##(right)" y2="\##(topY)" stroke="#ddd" stroke-width="1"></line>"##
+        svg += ##"<text x="\##(left - 6)" y="\##(topY + 4)" text-anchor="end" font-size="12" fill="#555">\##(top)</text>"##
+        svg += ##"<text x="\##(left - 6)" y="\##(bottom + 4)" text-anchor="end" font-size="12" fill="#555">0</text>"##
         for index in [0, minutes.count / 2, minutes.count - 1] {
             let anchor = index == 0 ? "start" : index == minutes.count - 1 ? "end" : "middle"
-            svg += #"<text x="\#(Self.number(x(index)))" y="170" text-anchor="\#(anchor)" font-size="12" fill="#555">\#(Self.clock(minutes[index]))</text>"#
+            svg += ##"<text x="\##(Self.number(x(index)))" y="170" text-anchor="\##(anchor)" font-size="12" fill="#555">\##(Self.clock(minutes[index]))</text>"##
         }
         for (s, line) in zip(series, values) {
             let points = line.enumerated().map { "\(Self.number(x($0.offset))),\(Self.number(y($0.element)))" }.joined(separator: " ")
-            svg += #"<polyline points="\#(points)" fill="none" stroke="\#(s.color)" stroke-width="2"></polyline>"#
+            svg += ##"<polyline points="\##(points)" fill="none" stroke="\##(s.color)" stroke-width="2"></polyline>"##
             for (index, value) in line.enumerated() {
-                svg += #"<circle class="point" data-measure="\#(s.measure)" data-minute="\#(minutes[index])" cx="\#(Self.number(x(index)))" cy="\#(Self.number(y(value)))" r="3" fill="\#(s.color)"><title>\#(Self.clock(minutes[index])) \#(s.label): \#(value)</title></circle>"#
+                svg += ##"<circle class="point" data-measure="\##(s.measure)" data-minute="\##(minutes[index])" cx="\##(Self.number(x(index)))" cy="\##(Self.number(y(value)))" r="3" fill="\##(s.color)"><title>\##(Self.clock(minutes[index])) \##(s.label): \##(value)</title></circle>"##
             }
         }
         svg += "</svg>"
