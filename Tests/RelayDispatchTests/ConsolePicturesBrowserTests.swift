@@ -18,7 +18,7 @@ extension DeliveryEngine {
     /// `RELAY_SCREENSHOT_DIR` set, the overview's screenshot goes there as `console-overview.png` (the README's).
     @Suite(.enabled(if: OptionalTool.chromium.isAvailable, Comment(rawValue: OptionalTool.chromium.skipReason)))
     struct ConsolePicturesBrowserTests {
-        static let yaml = { (receiver: Int) in
+        static func yaml(_ receiver: Int) -> String {
             """
             retry: [1s, 1s, 1s]
             sources:
