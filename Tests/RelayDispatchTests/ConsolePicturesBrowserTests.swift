@@ -113,7 +113,7 @@ extension DeliveryEngine {
                             #expect(tableRows.int64Value == 60, "the figures in a table for screen readers")
                             try await browser.screenshot(ConsoleBrowserTests.outputFolder + "/7-overview-charts.png")
                             if let folder = ProcessInfo.processInfo.environment["RELAY_SCREENSHOT_DIR"], !folder.isEmpty {
-                                try await browser.resize(width: 1100, height: 1600)
+                                try await browser.resize(width: 1200, height: 1700)
                                 try await browser.go(admin + "/")
                                 #expect(try await browser.screenshot(folder + "/console-overview.png") > 10_000)
                             }

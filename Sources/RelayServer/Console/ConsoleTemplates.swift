@@ -51,18 +51,18 @@ enum ConsoleTemplates {
         {{^destinations}}<tr><td colspan="9">No destinations are configured.</td></tr>{{/destinations}}</tbody></table></section>
         <p class="drawn">Charts drawn at <time datetime="{{drawnISO}}">{{drawnAt}}</time> UTC from the store's minute counts; this page reloads every 10 s.</p>
         <section aria-labelledby="destination-charts"><h2 id="destination-charts">Deliveries per minute, last hour</h2>
-        {{#destinationCharts}}<figure class="chart" id="chart-destination-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
+        <div class="charts">{{#destinationCharts}}<figure class="chart" id="chart-destination-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
         <table class="sr-only"><caption>{{name}}: per minute, last hour (UTC)</caption><thead><tr><th scope="col">Minute</th><th scope="col">Delivered</th><th scope="col">Failed attempts</th><th scope="col">Pending</th></tr></thead>
-        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{delivered}}</td><td>{{failed}}</td><td>{{pending}}</td></tr>{{/rows}}</tbody></table></figure>{{/destinationCharts}}</section>
+        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{delivered}}</td><td>{{failed}}</td><td>{{pending}}</td></tr>{{/rows}}</tbody></table></figure>{{/destinationCharts}}</div></section>
         <section aria-labelledby="source-charts"><h2 id="source-charts">Events per minute, last hour</h2>
-        {{#sourceCharts}}<figure class="chart" id="chart-source-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
+        <div class="charts">{{#sourceCharts}}<figure class="chart" id="chart-source-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
         <table class="sr-only"><caption>{{name}}: events per minute, last hour (UTC)</caption><thead><tr><th scope="col">Minute</th><th scope="col">Accepted</th><th scope="col">Duplicates</th></tr></thead>
-        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{accepted}}</td><td>{{duplicates}}</td></tr>{{/rows}}</tbody></table></figure>{{/sourceCharts}}
+        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{accepted}}</td><td>{{duplicates}}</td></tr>{{/rows}}</tbody></table></figure>{{/sourceCharts}}</div>
         {{^sourceCharts}}<p>No sources are configured.</p>{{/sourceCharts}}</section>
         {{#hasLedgers}}<section aria-labelledby="ledger-charts"><h2 id="ledger-charts">Messages by status, last 24 hours</h2>
-        {{#ledgerCharts}}<figure class="chart" id="chart-ledger-{{name}}"><figcaption>{{name}}: {{total}} messages</figcaption>{{> legend}}{{{svg}}}
+        <div class="charts">{{#ledgerCharts}}<figure class="chart" id="chart-ledger-{{name}}"><figcaption>{{name}}: {{total}} messages</figcaption>{{> legend}}{{{svg}}}
         <table class="sr-only"><caption>{{name}}: messages by status, last 24 hours</caption><thead><tr><th scope="col">Status</th><th scope="col">Messages</th><th scope="col">Share</th></tr></thead>
-        <tbody>{{#rows}}<tr><th scope="row">{{status}}</th><td>{{count}}</td><td>{{percent}}</td></tr>{{/rows}}</tbody></table></figure>{{/ledgerCharts}}</section>{{/hasLedgers}}
+        <tbody>{{#rows}}<tr><th scope="row">{{status}}</th><td>{{count}}</td><td>{{percent}}</td></tr>{{/rows}}</tbody></table></figure>{{/ledgerCharts}}</div></section>{{/hasLedgers}}
         {{> foot}}
         """#,
         "legend": #"""
@@ -139,7 +139,8 @@ enum ConsoleTemplates {
         input { padding: .3rem; max-width: 100%; } button { padding: .3rem .7rem; }
         .error { color: #a40000; } .notice { background: #e8f4e8; padding: .5rem; }
         .state-open, .state-half_open { color: #a40000; font-weight: 600; } .state-paused { color: #8a5a00; font-weight: 600; }
-        figure.chart { margin: .5rem 0 1.25rem; max-width: 48rem; } figcaption { font-weight: 600; }
+        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 24rem), 1fr)); gap: .5rem 1.5rem; }
+        figure.chart { margin: .5rem 0 1rem; min-width: 0; } figcaption { font-weight: 600; }
         svg.chart { display: block; width: 100%; height: auto; } .drawn { color: #555; font-size: .85rem; }
         .legend { list-style: none; padding: 0; margin: .25rem 0; display: flex; flex-wrap: wrap; gap: .2rem .9rem; font-size: .85rem; }
         .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }

@@ -69,10 +69,10 @@ struct OverviewCharts {
             (status: status, count: max(0, measures["status:" + status]?.values.reduce(0, +) ?? 0))
         }
         let total = counts.reduce(0) { $0 + $1.count }
-        let width = 600.0
+        let width = 400.0
         var x = 0.0
-        var svg = ##"<svg class="chart" viewBox="0 0 600 40" width="100%" role="img" aria-label="\##(Self.escape(id)): messages by status, last 24 hours">"##
-        svg += ##"<rect x="0" y="4" width="600" height="32" fill="#eef0f4"></rect>"##
+        var svg = ##"<svg class="chart" viewBox="0 0 400 40" width="100%" role="img" aria-label="\##(Self.escape(id)): messages by status, last 24 hours">"##
+        svg += ##"<rect x="0" y="4" width="400" height="32" fill="#eef0f4"></rect>"##
         var rows: [[String: Any]] = []
         for (status, count) in counts {
             let percent = total > 0 ? Double(count) * 100 / Double(total) : 0
@@ -94,18 +94,19 @@ struct OverviewCharts {
         let minutes = Array(first...last)
         let values = series.map { s in minutes.map { measures[s.measure]?[$0] ?? 0 } }
         let top = max(1, values.flatMap { $0 }.max() ?? 1)
-        // Plot area inside the 600 x 180 box: room on the left for the scale, below for the times.
-        let (left, right, topY, bottom) = (44.0, 592.0, 10.0, 150.0)
+        // Plot area inside the 400 x 160 box (a box this narrow keeps its 13-unit text about 11 px high at 375 px wide):
+        // room on the left for the scale, below for the times.
+        let (left, right, topY, bottom) = (34.0, 394.0, 10.0, 130.0)
         func x(_ index: Int) -> Double { left + (right - left) * Double(index) / Double(max(1, minutes.count - 1)) }
         func y(_ value: Int64) -> Double { bottom - (bottom - topY) * Double(value) / Double(top) }
-        var svg = ##"<svg class="chart" viewBox="0 0 600 180" width="100%" role="img" aria-label="\##(Self.escape(name)): per minute, last hour">"##
+        var svg = ##"<svg class="chart" viewBox="0 0 400 160" width="100%" role="img" aria-label="\##(Self.escape(name)): per minute, last hour">"##
         svg += ##"<line x1="\##(left)" y1="\##(bottom)" x2="\##(right)" y2="\##(bottom)" stroke="#999" stroke-width="1"></line>"##
         svg += ##"<line x1="\##(left)" y1="\##(topY)" x2="\##(right)" y2="\##(topY)" stroke="#ddd" stroke-width="1"></line>"##
-        svg += ##"<text x="\##(left - 6)" y="\##(topY + 4)" text-anchor="end" font-size="12" fill="#555">\##(top)</text>"##
-        svg += ##"<text x="\##(left - 6)" y="\##(bottom + 4)" text-anchor="end" font-size="12" fill="#555">0</text>"##
+        svg += ##"<text x="\##(left - 6)" y="\##(topY + 4)" text-anchor="end" font-size="13" fill="#555">\##(top)</text>"##
+        svg += ##"<text x="\##(left - 6)" y="\##(bottom + 4)" text-anchor="end" font-size="13" fill="#555">0</text>"##
         for index in [0, minutes.count / 2, minutes.count - 1] {
             let anchor = index == 0 ? "start" : index == minutes.count - 1 ? "end" : "middle"
-            svg += ##"<text x="\##(Self.number(x(index)))" y="170" text-anchor="\##(anchor)" font-size="12" fill="#555">\##(Self.clock(minutes[index]))</text>"##
+            svg += ##"<text x="\##(Self.number(x(index)))" y="150" text-anchor="\##(anchor)" font-size="13" fill="#555">\##(Self.clock(minutes[index]))</text>"##
         }
         for (s, line) in zip(series, values) {
             let points = line.enumerated().map { "\(Self.number(x($0.offset))),\(Self.number(y($0.element)))" }.joined(separator: " ")
