@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--events-per-request", type=int, default=1)
     parser.add_argument("--secret", required=True, help="the LINE channel secret of the source")
     parser.add_argument("--tag", default=None, help="6 Crockford characters making the ids of this file unique")
+    parser.add_argument("--events-per-subject", type=int, default=1,
+                        help="consecutive events sharing one delivery tag (their canonical subject): 1 makes every subject distinct")
     args = parser.parse_args()
 
     secret = args.secret.encode()
@@ -46,7 +48,7 @@ def main() -> None:
                 counter += 1
                 events.append({
                     "type": "delivery",
-                    "delivery": {"data": hashlib.sha256(b"%s-%d" % (tag.encode(), counter)).hexdigest()},
+                    "delivery": {"data": hashlib.sha256(b"%s-%d" % (tag.encode(), (counter - 1) // args.events_per_subject)).hexdigest()},
                     "webhookEventId": "01" + tag + crockford(counter, 18),
                     "deliveryContext": {"isRedelivery": False},
                     "timestamp": now_ms - 1000 + counter % 1000,

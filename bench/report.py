@@ -68,6 +68,11 @@ def main() -> None:
     row("A: nginx proxy -> nginx, requests/s", fmt(aw.get("rps")))
     row("A: latency p50 / p99", f"{fmt(aw.get('p50_ms'), 2)} / {fmt(aw.get('p99_ms'), 2)} ms")
     cpu_row(row, "A", a)
+    nw = r.get("n", {}).get("wrk", {})
+    if nw:
+        row("N: plain SwiftNIO HTTP/1.1 answering 200 (2 event loops, no framework), requests/s",
+            f"{fmt(nw.get('rps'))} ({fmt(nw['rps'] / aw['rps'] if nw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        cpu_row(row, "N", r.get("n", {}))
     hw, sw = r.get("h", {}).get("wrk", {}), r.get("a_stack", {}).get("wrk", {})
     if hw or sw:
         row("H: Hummingbird answering 200 (relay's stack, none of its work), requests/s",
@@ -125,6 +130,32 @@ def main() -> None:
         cpu_row(row, "B-batch", g)
         row("B-batch: non-2xx / repeats / peak RSS", f"{fmt(gw.get('non2xx'))} / {fmt(gw.get('repeats'))} / {fmt(g.get('rss', {}).get('peak_mib'), 1, ' MiB')}")
 
+    ci, cb = r.get("cg_ingest"), r.get("cg_b")
+    if ci or cb:
+        ci, cb = ci or {}, cb or {}
+        row("callgrind: instructions per ingest-only request (static build; repeatable)", fmt(ci.get("per_request")),
+            "", None)
+        row("callgrind: instructions per B request (ingest + one delivery)", fmt(cb.get("per_request")))
+        if ci.get("per_request") and cb.get("per_request"):
+            row("callgrind: instructions per delivery (B - ingest only)", fmt(cb["per_request"] - ci["per_request"]))
+        row("callgrind: requests counted (ingest / B)", f"{fmt(ci.get('requests'))} / {fmt(cb.get('requests'))}")
+        row("callgrind: gross per request, timers not taken out (ingest / B)", f"{fmt(ci.get('per_request_gross'))} / {fmt(cb.get('per_request_gross'))}")
+
+    for key, name in (("b_ordered", "B-ordered (every event its own subject)"), ("b_ordered10", "B-ordered10 (10 events per subject)")):
+        o = r.get(key)
+        if not o:
+            continue
+        ow, od = o.get("wrk", {}), o.get("drain", {})
+        short = name.split(" ")[0]
+        oratio = ow["rps"] / bw["rps"] if bw.get("rps") and ow.get("rps") else None
+        row(f"{name}: relay, destination `ordering: subject`, requests/s", fmt(ow.get("rps")))
+        row(f"{short}/B throughput ratio", fmt(oratio, 3), ">= 0.8" if key == "b_ordered" else "",
+            None if oratio is None or key != "b_ordered" else oratio >= 0.8)
+        row(f"{short}: ack p50 / p99 (wrk)", f"{fmt(ow.get('p50_ms'), 2)} / {fmt(ow.get('p99_ms'), 2)} ms")
+        pace_rows(row, short, o, ow)
+        row(f"{short}: end of load -> all accepted delivered", fmt(od.get("seconds"), 2, " s") + ("" if od.get("complete", True) else " (INCOMPLETE)"))
+        cpu_row(row, short, o)
+
     for key, name in (("pg1", "PG-1"), ("pg2", "PG-2")):
         q = r.get(key)
         if not q:
@@ -154,6 +185,14 @@ def main() -> None:
         row("ingest only: ack p50 / p99 (wrk); non-2xx", f"{fmt(iw.get('p50_ms'), 2)} / {fmt(iw.get('p99_ms'), 2)} ms; {fmt(iw.get('non2xx'))}")
         row("ingest only: mean requests per commit", fmt(im.get("requests_per_commit"), 2))
         cpu_row(row, "ingest only", i)
+    f = r.get("ingest_where")
+    if f and i:
+        fw = f.get("wrk", {})
+        share = fw["rps"] / iw["rps"] if fw.get("rps") and iw.get("rps") else None
+        row("ingest with a three-key `where` on every route (no delivery), requests/s", fmt(fw.get("rps")))
+        row("ingest with filters / ingest only", fmt(None if share is None else share * 100, 1, " %"), ">= 95 %",
+            None if share is None else share >= 0.95)
+        cpu_row(row, "ingest with filters", f)
 
     led = r.get("ledger")
     if led:

@@ -23,10 +23,13 @@ DRAIN_DEADLINE=${DRAIN_DEADLINE:-120}
 SETTLE=${SETTLE:-2}                 # seconds between /readyz 200 and the load (relay's start-up housekeeping)
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the temporary directory (logs, databases)
 DEST_CONCURRENCY=${DEST_CONCURRENCY:-128}  # attempts in flight to the destination (see bench/README.md)
-FLOOR=${FLOOR:-1}                   # 0 skips H and A' (relay's own stack with none of relay's work)
+FLOOR=${FLOOR:-1}                   # 0 skips N, H and A' (plain NIO; relay's own stack with none of relay's work)
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
+ORDERED=${ORDERED:-1}               # 0 skips sections b_ordered and b_ordered10 (B with `ordering: subject`)
+CALLGRIND=${CALLGRIND:-1}           # 0 skips sections cg_ingest and cg_b (instructions per request under valgrind's callgrind)
+CALLGRIND_DURATION=${CALLGRIND_DURATION:-20s}  # the measured load under callgrind (a few thousand requests)
 LEDGER=${LEDGER:-1}                 # 0 skips section ledger (ingest's set-up fed 8x8 status events: the receipt ledger's cost)
 LEDGER_EVENTS=${LEDGER_EVENTS:-$EVENTS}  # section ledger: distinct 8x8 status requests (3 statuses per umid, shuffled)
 PG=${PG:-1}                         # 0 skips sections pg1 and pg2 (relay on PostgreSQL: one instance; two behind nginx)
@@ -89,7 +92,16 @@ ensure_tools
 if [ "$BUILD" = 1 ]; then
   log "building relay (release)"
   (cd "$ROOT" && swift build -c release --product relay && swift build -c release --product relay-floor)
+  # valgrind 3.19 crashes in a dynamically linked Swift program's async main (libdispatch's sigsuspend): callgrind
+  # runs a build with the Swift runtime linked in statically (the same code).
+  if [ "$CALLGRIND" = 1 ]; then
+    log "building relay (release, static Swift runtime, for callgrind)"
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product relay --scratch-path "$ROOT/.build-static")
+  fi
 fi
+RELAY_STATIC="$ROOT/.build-static/release/relay"
+[ "$CALLGRIND" = 0 ] || [ -x "$RELAY_STATIC" ] || die "$RELAY_STATIC is missing (run with BUILD=1, or CALLGRIND=0)"
+[ "$CALLGRIND" = 0 ] || command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind, or CALLGRIND=0)"
 RELAY="$ROOT/.build/release/relay"
 FLOOR_BIN="$ROOT/.build/release/relay-floor"
 [ -x "$RELAY" ] || die "$RELAY is missing (run with BUILD=1)"
@@ -120,6 +132,10 @@ need=$(( $(seconds_of "$DURATION") * 20000 ))
 if [ "$LEDGER" = 1 ]; then
   log "generating $LEDGER_EVENTS 8x8 status requests (distinct umids, 3 statuses each in shuffled order)"
   python3 "$BENCH/gen_8x8.py" --out "$WORK/8x8.tsv" --requests "$LEDGER_EVENTS" --token "$EIGHTXEIGHT_TOKEN"
+fi
+if [ "$ORDERED" = 1 ]; then
+  log "generating $EVENTS signed LINE requests (1 event each, 10 consecutive events per subject)"
+  lib_gen --out "$WORK/subject10.tsv" --requests "$EVENTS" --events-per-request 1 --events-per-subject 10
 fi
 if [ "$BATCH" = 1 ]; then
   log "generating $BATCH_REQUESTS signed LINE requests ($BATCH_SIZE events each)"
@@ -153,9 +169,11 @@ run_wrk() {
 
 # --- relay instances ------------------------------------------------------------------------------------------
 RELAY_PID=""
-write_config() {  # write_config DIR [CONCURRENCY [BATCH [ROUTE_TYPES]]]
+write_config() {  # write_config DIR [CONCURRENCY [BATCH [ROUTE_TYPES [ORDERING]]]]
   local batch_line="" types_line=""
   [ "${3:-0}" = 0 ] || batch_line="    batch: $3"
+  [ -z "${5:-}" ] || batch_line="$batch_line
+    ordering: $5"
   [ -z "${4:-}" ] || types_line="    types: [\"$4\"]"
   cat >"$1/routes.yaml" <<EOF
 listen: 127.0.0.1:$INGEST_PORT
@@ -187,6 +205,7 @@ $batch_line
 routes:
   - to: [sink]
 $types_line
+${ROUTE_WHERE:-}
 EOF
 }
 STARTUP=""; LAUNCHED=0
@@ -246,6 +265,8 @@ floor_load() {  # floor_load SECTION [URL]
   stop_pid "$pid"
 }
 if [ "$FLOOR" = 1 ]; then
+  log "N: wrk -> relay-floor nio (a plain SwiftNIO HTTP/1.1 server, answers 200)"
+  floor_load n nio
   log "H: wrk -> relay-floor (Hummingbird, answers 200)"
   floor_load h
   log "A': wrk -> relay-floor (Hummingbird -> AsyncHTTPClient) -> nginx return 200"
@@ -266,6 +287,19 @@ if [ "$DEST_BATCH" != 0 ]; then
   measure_relay b_batch "$WORK/b_batch" "$WORK/single.tsv" 0
 fi
 
+# --- B ordered: the same load to a destination with `ordering: subject` (SPEC section 14) ----------------------------
+# Every event its own subject (b_ordered: the cost of the bookkeeping), then 10 consecutive events per subject
+# (b_ordered10: each subject's events go one at a time, the others beside them).
+if [ "$ORDERED" = 1 ]; then
+  for section in b_ordered b_ordered10; do
+    log "$section: wrk -> relay -> dispatcher (ordering: subject) -> nginx return 200"
+    mkdir -p "$WORK/$section"; write_config "$WORK/$section" "$DEST_CONCURRENCY" 0 "" subject
+    start_relay "$WORK/$section"
+    file="$WORK/single.tsv"; [ "$section" = b_ordered10 ] && file="$WORK/subject10.tsv"
+    measure_relay "$section" "$WORK/$section" "$file" 0
+  done
+fi
+
 # --- ingest only: the same load, relay storing every event but routing none (no delivery at all) ----------------
 # relay's ingest path alone (verify, parse, dedup, durable commit, 200): the ceiling of B with free delivery.
 if [ "$INGEST_ONLY" = 1 ]; then
@@ -277,6 +311,21 @@ if [ "$INGEST_ONLY" = 1 ]; then
   lib put "$RESULTS" ingest.rss "$(lib rss "$RELAY_PID")"
   lib put "$RESULTS" ingest.metrics "$(lib metrics "$ADMIN/metrics")"
   stop_relay "$WORK/ingest"
+fi
+
+# --- ingest with filters: ingest only's load, every route with a three-key `where` (SPEC section 16) ------------------
+# The route takes every type, and its filter is evaluated on each event: two conditions hold, the third does not, so
+# nothing is delivered and the difference from ingest only is the filters' cost.
+if [ "$INGEST_ONLY" = 1 ] && [ "${FILTERS:-1}" = 1 ]; then
+  log "ingest_where: wrk -> relay (every event through a three-key where that fails on its last key: no delivery)"
+  mkdir -p "$WORK/ingest_where"
+  ROUTE_WHERE=$'    where:\n      data.channel: line\n      data.status: delivered\n      subject: {prefix: "zzz"}' \
+    write_config "$WORK/ingest_where" "$DEST_CONCURRENCY" 0 ""
+  start_relay "$WORK/ingest_where"
+  sleep "$SETTLE"
+  lib put "$RESULTS" ingest_where.wrk "$(run_wrk ingest_where "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay="$RELAY_PID" nginx="$NGINX_PID")"
+  lib put "$RESULTS" ingest_where.metrics "$(lib metrics "$ADMIN/metrics")"
+  stop_relay "$WORK/ingest_where"
 fi
 
 # --- ledger: ingest's set-up and load size, fed 8x8 status events instead (the receipt ledger's cost) --------------
@@ -377,6 +426,77 @@ if [ "$PG" = 1 ]; then
   RELAY_PID=$RELAY2_PID; stop_relay "$WORK/pg2b"
   stop_pid "$LB_PID"
   stop_pid "$PG_PID"
+fi
+
+# --- callgrind: instructions per request, a figure that does not swing with the machine's load ----------------
+# relay (static build, debug info stripped: valgrind 3.19 cannot read Swift's DWARF 5) under callgrind with
+# instrumentation off until it is ready and warmed up; then counted over an idle window and over a fixed-time load of
+# distinct events (for cg_b, until every event is delivered). Instructions per request = (the loaded count - the idle
+# rate x the loaded window) / requests. cg_ingest routes nothing
+# (ingest only); cg_b delivers each event to the nginx origin (B): their difference is one delivery.
+if [ "$CALLGRIND" = 1 ]; then
+  strip --strip-debug "$RELAY_STATIC" -o "$WORK/relay-cg"
+  for section in cg_ingest cg_b; do
+    log "$section: relay under callgrind ($CALLGRIND_DURATION of load, 4 connections)"
+    dir="$WORK/$section"; mkdir -p "$dir"
+    types=""; [ "$section" = cg_ingest ] && types="message.*"
+    write_config "$dir" 8 0 "$types"
+    lib_gen --out "$dir/warm.tsv" --requests 2000 --events-per-request 1
+    lib_gen --out "$dir/load.tsv" --requests 20000 --events-per-request 1
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/callgrind.out" "$WORK/relay-cg" serve --config "$dir/routes.yaml" \
+      >>"$dir/relay.log" 2>&1 &
+    cg_pid=$!; PIDS+=("$cg_pid")
+    t0=$(date +%s)
+    until curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$INGEST_PORT/readyz" 2>/dev/null; do
+      kill -0 "$cg_pid" 2>/dev/null || { tail -20 "$dir/relay.log" >&2; die "relay under callgrind exited during start-up"; }
+      [ $(( $(date +%s) - t0 )) -lt 600 ] || die "relay under callgrind not ready after 600 s"
+      sleep 1
+    done
+    wrk -t1 -c4 -d5s --timeout 30s -s "$BENCH/line.lua" "http://127.0.0.1:$INGEST_PORT/webhooks/line" -- "$dir/warm.tsv" 1 >"$dir/warm.wrk" 2>&1
+    [ "$section" = cg_ingest ] || lib drain "$ADMIN" "$TOKEN" 0 300 >/dev/null
+    # An idle window first (no load, instrumentation on): relay's own timers (housekeeping, gauges, polls) run
+    # whatever the load, and at valgrind's pace their share per request would depend on how busy the machine is.
+    # Their rate, measured here, is taken out of the loaded window's count.
+    callgrind_control -i on "$cg_pid" >/dev/null
+    t_idle0=$(date +%s%N); sleep "$(seconds_of "$CALLGRIND_DURATION")"
+    callgrind_control -d "$cg_pid" >/dev/null; t_idle1=$(date +%s%N)
+    wrk -t1 -c4 -d"$CALLGRIND_DURATION" --timeout 30s --latency -s "$BENCH/line.lua" "http://127.0.0.1:$INGEST_PORT/webhooks/line" -- "$dir/load.tsv" 1 \
+      >"$dir/load.wrk" 2>&1 || die "wrk failed ($section)"
+    [ "$section" = cg_ingest ] || lib drain "$ADMIN" "$TOKEN" 0 300 >"$dir/drain.json"
+    callgrind_control -d "$cg_pid" >/dev/null; t_load1=$(date +%s%N)
+    callgrind_control -i off "$cg_pid" >/dev/null
+    stop_pid "$cg_pid"
+    dumps=$(ls "$dir" | grep -E '^callgrind\.out\.[0-9]+$' | sort -t. -k3 -n || true)
+    idle=$(sed -n 1p <<<"$dumps"); dump=$(sed -n 2p <<<"$dumps")
+    [ -n "$idle" ] && [ -n "$dump" ] || die "callgrind wrote no dumps ($section)"
+    idle="$dir/$idle"; dump="$dir/$dump"
+    callgrind_annotate --inclusive=no "$dump" 2>/dev/null | head -60 >"$dir/top.txt" || true
+    lib put "$RESULTS" "$section" "$(python3 - "$idle" "$dump" "$(lib wrk-json "$dir/load.wrk")" "$dir/top.txt" \
+      "$(( (t_idle1 - t_idle0) / 1000000 ))" "$(( (t_load1 - t_idle1) / 1000000 ))" <<'PY'
+import json, re, sys
+def total(path):
+    count = 0
+    for line in open(path, errors="replace"):
+        if line.startswith(("totals:", "summary:")):
+            count = max(count, int(line.split()[1]))
+    return count
+idle, loaded = total(sys.argv[1]), total(sys.argv[2])
+idle_ms, load_ms = int(sys.argv[5]), int(sys.argv[6])
+wrk = json.loads(sys.argv[3])
+requests = wrk.get("requests") or 0
+background = idle * load_ms / idle_ms if idle_ms else 0
+top = []
+for line in open(sys.argv[4], errors="replace"):
+    m = re.match(r"\s*([\d,]+) \(\s*([\d.]+)%\)\s+(.*)", line)
+    if m and len(top) < 15:
+        top.append({"ir": int(m.group(1).replace(",", "")), "share": float(m.group(2)), "function": m.group(3)[:160]})
+print(json.dumps({"instructions": loaded, "idle_instructions": idle, "idle_ms": idle_ms, "load_ms": load_ms,
+                  "requests": requests, "repeats": wrk.get("repeats"),
+                  "per_request": round((loaded - background) / requests) if requests else None,
+                  "per_request_gross": round(loaded / requests) if requests else None, "top": top}))
+PY
+)"
+  done
 fi
 
 # --- 3: requests of BATCH_SIZE events ----------------------------------------------------------------------

@@ -36,8 +36,10 @@ struct AttemptMetrics: Sendable {
 /// The delivery side's gauges (names from SPEC section 8).
 struct DeliveryMetrics: Sendable {
 
-    func jobs(destination: String, pending: Int, inFlight: Int, dead: Int, oldestPendingSeconds: Double) {
-        for (state, value) in [("pending", pending), ("in_flight", inFlight), ("dead", dead)] {
+    /// `pending` counts the jobs held behind their subject's head too (as `relay stats` does); the gauges split them, so
+    /// the states add up: `pending` due or waiting for a retry, `held` waiting for an earlier job of their subject.
+    func jobs(destination: String, pending: Int, held: Int = 0, inFlight: Int, dead: Int, oldestPendingSeconds: Double) {
+        for (state, value) in [("pending", pending - held), ("held", held), ("in_flight", inFlight), ("dead", dead)] {
             Gauge(label: "relay_jobs", dimensions: [("destination", destination), ("state", state)]).record(value)
         }
         Gauge(label: "relay_oldest_pending_seconds", dimensions: [("destination", destination)]).record(oldestPendingSeconds)

@@ -57,25 +57,6 @@ public struct DestinationState: Sendable, Equatable {
     }
 }
 
-/// Starts attempts no faster than `rate` per second (SPEC section 12): each start takes the next slot, one interval
-/// after the previous one, so over any few seconds the count is within one of rate × time.
-final class RateGate: Sendable {
-    private let next = Mutex<ContinuousClock.Instant?>(nil)
-
-    /// Takes a slot now if one is free; otherwise says how long until the next is.
-    func take(rate: Double?, now: ContinuousClock.Instant = .now) -> Duration? {
-        guard let rate, rate > 0 else { return nil }
-        let interval = Duration.nanoseconds(Int64(1e9 / rate))
-        return next.withLock { next in
-            let slot = next ?? now
-            if slot > now { return slot - now }
-            // A start a little late keeps the cadence; a gate idle for longer banks nothing: it restarts from now.
-            next = (slot < now - interval ? now : slot) + interval
-            return nil
-        }
-    }
-}
-
 /// `relay_destination_state{destination,state}`: 1 for the state it is in, 0 for the others.
 struct DestinationStateGauge: Sendable {
     static let states = ["closed", "open", "half_open", "paused"]

@@ -186,6 +186,7 @@ public final class Dispatcher: Service, Sendable {
         guard let stats = try? await store.stats(nowMilliseconds: now, countingEvents: false) else { return }
         statsCache.withLock { $0 = (stats, now) }
         // The console's backlog chart: the minute's last sample, from the counts just taken (the turn holder's only).
+        // `pending` counts held jobs too (waiting behind their subject's head, SPEC section 14): they are backlog.
         var backlog: [String: Int] = [:]
         for d in stats.destinations { backlog[d.destination] = d.pending + d.inFlight }
         for d in config.current.destinations where backlog[d.id] == nil { backlog[d.id] = 0 }
@@ -193,7 +194,7 @@ public final class Dispatcher: Service, Sendable {
         var seen = Set<String>()
         for d in stats.destinations {
             seen.insert(d.destination)
-            metrics.jobs(destination: d.destination, pending: d.pending, inFlight: d.inFlight, dead: d.dead, oldestPendingSeconds: d.oldestPendingSeconds ?? 0)
+            metrics.jobs(destination: d.destination, pending: d.pending, held: d.held, inFlight: d.inFlight, dead: d.dead, oldestPendingSeconds: d.oldestPendingSeconds ?? 0)
         }
         for d in config.current.destinations where !seen.contains(d.id) {
             metrics.jobs(destination: d.id, pending: 0, inFlight: 0, dead: 0, oldestPendingSeconds: 0)

@@ -16,7 +16,10 @@ public struct OutboundRequest: Sendable, Equatable {
         let body: [UInt8]
         switch destination.format {
         case .canonical:
-            body = job.canonical
+            guard let redacted = Redaction.apply(destination.redact, to: job.canonical) else {
+                throw DeliveryError("the stored event cannot be read back to redact it")
+            }
+            body = redacted
             headers = standardWebhooksHeaders(CanonicalEvent.contentType, id: job.eventID, body: body, destination: destination, nowSeconds: nowSeconds)
         case .passthrough:
             guard let provider = ProviderRegistry.provider(for: job.provider) else {
@@ -40,13 +43,16 @@ public struct OutboundRequest: Sendable, Equatable {
 
     /// Builds one request for `jobs` to a destination with `batch` set: a CloudEvents batch (a JSON array of the
     /// canonical events, in order), Standard Webhooks headers over the whole body.
-    public static func makeBatch(for jobs: [DeliveryJob], to destination: DestinationConfig, nowSeconds: Int64) -> OutboundRequest {
+    public static func makeBatch(for jobs: [DeliveryJob], to destination: DestinationConfig, nowSeconds: Int64) throws(DeliveryError) -> OutboundRequest {
         var body: [UInt8] = []
         body.reserveCapacity(jobs.reduce(2) { $0 + $1.canonical.count + 1 })
         body.append(UInt8(ascii: "["))
         for (index, job) in jobs.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: job.canonical)
+            guard let event = Redaction.apply(destination.redact, to: job.canonical) else {
+                throw DeliveryError("the stored event \(job.eventID) cannot be read back to redact it")
+            }
+            body.append(contentsOf: event)
         }
         body.append(UInt8(ascii: "]"))
         var headers = standardWebhooksHeaders(

@@ -57,7 +57,8 @@ final class OutcomeRecorder: Sendable {
                     fencedOutcomes.increment(by: fenced)
                     logger.warning("outcomes refused: their claim had lapsed and the jobs were claimed again", metadata: ["count": .stringConvertible(fenced)])
                 }
-                if batch.contains(where: { $0.state == .pending }) { retriesScheduled() }
+                // A retry scheduled, or a subject's next job let go by its head's end: due now or soon.
+                if batch.contains(where: { $0.state == .pending || $0.endsTurn }) { retriesScheduled() }
             } catch {
                 failures += 1
                 failing.store(true, ordering: .releasing)

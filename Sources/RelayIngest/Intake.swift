@@ -104,9 +104,11 @@ public struct Intake: Sendable {
 
     /// An event with the destinations its routes name, now and if it advances its message.
     static func routed(_ event: IncomingEvent, sourceID: String, config: RelayConfig) -> IngestRequest.Event {
-        let (always, ifAdvancing) = config.routing(forSource: sourceID, type: event.type)
-        let passthrough = (always + ifAdvancing).contains { config.destination($0)?.format == .passthrough }
-        return IngestRequest.Event(event: event, destinations: always, advancingDestinations: ifAdvancing, keepPassthrough: passthrough)
+        var event = event
+        let decision = config.routingTable.route(event, sourceID: sourceID)
+        event.fields = nil  // read by the filters; not needed further (the request holds the serialized body)
+        return IngestRequest.Event(event: event, destinations: decision.always, advancingDestinations: decision.ifAdvancing,
+                                   keepPassthrough: decision.keepPassthrough)
     }
 
     /// One source's events to store now, with the windows and the receipt wait the configuration gives them.
@@ -115,6 +117,6 @@ public struct Intake: Sendable {
             sourceID: source.id, provider: source.provider.kind, receivedAtMilliseconds: now,
             dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds,
             messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds,
-            expectReceiptMilliseconds: source.expectReceipt?.milliseconds, events: items)
+            expectReceiptMilliseconds: source.expectReceipt?.milliseconds, events: items, orderedDestinations: config.orderedDestinations)
     }
 }

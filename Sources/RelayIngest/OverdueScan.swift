@@ -28,18 +28,15 @@ extension Intake {
                     expectWithinMilliseconds: message.expectWithinMilliseconds,
                     reason: message.expectWithinMilliseconds.flatMap { source?.provider.overdueReason(within: .milliseconds($0)) },
                     receivedAtMilliseconds: now)
-                var routed = Self.routed(event, sourceID: sourceID, config: config)
                 // relay's own event has no provider format to pass through: passthrough destinations do not get it.
-                let canonicalOnly = { (id: String) in config.destination(id)?.format != .passthrough }
-                routed.destinations = routed.destinations.filter(canonicalOnly)
-                routed.advancingDestinations = []
-                routed.keepPassthrough = false
-                return routed
+                let decision = config.routingTable.route(event, sourceID: sourceID, providerFormat: false)
+                return IngestRequest.Event(event: event, destinations: decision.always, keepPassthrough: false)
             }
             let request = IngestRequest(
                 sourceID: sourceID, provider: provider, receivedAtMilliseconds: now,
                 dedupExpiresAtMilliseconds: now + config.dedupWindow.milliseconds,
-                messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds, events: items)
+                messageExpiresAtMilliseconds: now + config.messageWindow.milliseconds, events: items,
+                orderedDestinations: config.orderedDestinations)
             let outcome = try await store.ingestEvents(request)
             report.emitted[sourceID, default: 0] += outcome.count(where: \.isNew)
             createdJobs = createdJobs || zip(items, outcome).contains { $1.isNew && !$0.destinations.isEmpty }

@@ -13,6 +13,9 @@ public struct DeliveryJob: Sendable {
     public var canonical: [UInt8]
     /// The provider-format body, when a passthrough destination was routed at ingest.
     public var passthrough: [UInt8]?
+    /// The event's subject when the destination orders by it (SPEC section 14): the next job of the subject waits,
+    /// held, until this one is delivered or dead. Nil for a job that is not ordered.
+    public var subject: String?
     /// The claim this job is held under: its outcome counts only while the claim is the job's latest.
     public var lease: Int64
     /// When the claim lapses and any instance may claim the job again (milliseconds since the epoch, by the store's
@@ -24,9 +27,10 @@ public struct DeliveryJob: Sendable {
 
     public init(
         id: Int64, destination: String, attempts: Int, eventID: String, sourceID: String, provider: ProviderKind, type: String,
-        canonical: [UInt8], passthrough: [UInt8]?, lease: Int64 = 0, leaseUntilMilliseconds: Int64 = 0
+        canonical: [UInt8], passthrough: [UInt8]?, subject: String? = nil, lease: Int64 = 0, leaseUntilMilliseconds: Int64 = 0
     ) {
         self.id = id
+        self.subject = subject
         self.lease = lease
         self.leaseUntilMilliseconds = leaseUntilMilliseconds
         self.destination = destination
@@ -42,7 +46,7 @@ public struct DeliveryJob: Sendable {
 
 extension DeliveryJob {
     /// The job and the lease it was claimed under, for its outcome or its release.
-    public var claim: JobClaim { JobClaim(jobID: id, lease: lease) }
+    public var claim: JobClaim { JobClaim(jobID: id, lease: lease, subject: subject.map { SubjectKey(destination: destination, subject: $0) }) }
 }
 
 extension [DeliveryJob] {
@@ -61,18 +65,38 @@ extension [DeliveryJob] {
 public struct JobClaim: Sendable, Hashable {
     public var jobID: Int64
     public var lease: Int64
+    /// The ordered subject the job heads, if any: its end (delivered or dead) lets the subject's next job go.
+    public var subject: SubjectKey?
 
-    public init(jobID: Int64, lease: Int64) {
+    public init(jobID: Int64, lease: Int64, subject: SubjectKey? = nil) {
         self.jobID = jobID
         self.lease = lease
+        self.subject = subject
     }
 
     /// A fresh lease token: random, so instances need nothing shared to draw one (one in 2^63 repeats a token).
     static func newLease() -> Int64 { Int64.random(in: 1...Int64.max) }
 }
 
+/// One subject of one ordered destination: its jobs are attempted one at a time, in the order their events were
+/// stored (SPEC section 14). The store keeps one row per key with unfinished jobs (`subject_heads`), counting them.
+public struct SubjectKey: Sendable, Hashable, Comparable {
+    public var destination: String
+    public var subject: String
+
+    public init(destination: String, subject: String) {
+        self.destination = destination
+        self.subject = subject
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { (a.destination, a.subject) < (b.destination, b.subject) }
+}
+
 /// What came of one attempt.
 public struct JobOutcome: Sendable {
+    /// Whether recording it ends its job's turn at the head of an ordered subject (delivered or a dead letter).
+    public var endsTurn: Bool { claim.subject != nil && state != .pending }
+
     public enum State: String, Sendable {
         case delivered, pending, dead
     }
@@ -132,7 +156,10 @@ public struct DeadLetter: Sendable, Equatable {
 /// Job counts for one destination.
 public struct DestinationStats: Sendable, Equatable {
     public var destination: String
+    /// Jobs waiting for an attempt, those held behind their subject's head included.
     public var pending = 0
+    /// Of `pending`, those held behind the head of their subject (ordered destinations).
+    public var held = 0
     public var inFlight = 0
     public var dead = 0
     public var delivered = 0

@@ -116,6 +116,12 @@ public struct IngestRequest: Sendable {
             self.keepPassthrough = keepPassthrough
         }
 
+        /// The subject of the job for `destination`: the event's subject if that destination orders by it, else nil.
+        public func orderedSubject(for destination: String, in request: IngestRequest) -> SubjectKey? {
+            guard let subject = event.subject, !request.orderedDestinations.isEmpty, request.orderedDestinations.contains(destination) else { return nil }
+            return SubjectKey(destination: destination, subject: subject)
+        }
+
         /// The destinations that get a job, given the event's progress.
         public func jobDestinations(_ progress: MessageProgress?) -> [String] {
             guard progress?.advanced == true, !advancingDestinations.isEmpty else { return destinations }
@@ -133,9 +139,14 @@ public struct IngestRequest: Sendable {
     /// The source's `expect_receipt`: a message first seen now and not past `sent` is overdue after it.
     public var expectReceiptMilliseconds: Int64?
     public var events: [Event]
+    /// Destinations that order their jobs by subject (`ordering: subject`): a job of an event with a subject is held
+    /// while an earlier one of that subject is unfinished.
+    public var orderedDestinations: [String]
 
     public init(sourceID: String, provider: ProviderKind, receivedAtMilliseconds: Int64, dedupExpiresAtMilliseconds: Int64,
-                messageExpiresAtMilliseconds: Int64? = nil, expectReceiptMilliseconds: Int64? = nil, events: [Event]) {
+                messageExpiresAtMilliseconds: Int64? = nil, expectReceiptMilliseconds: Int64? = nil, events: [Event],
+                orderedDestinations: [String] = []) {
+        self.orderedDestinations = orderedDestinations
         self.sourceID = sourceID
         self.provider = provider
         self.receivedAtMilliseconds = receivedAtMilliseconds

@@ -9,9 +9,14 @@ import RelayServer
 // no store, no dispatcher).
 //   relay-floor PORT       answers every POST at once with relay's 200 body ("H" in the results)
 //   relay-floor PORT URL   forwards each POST body to URL and answers once URL has ("A'": nginx's proxy in A, in Swift)
+//   relay-floor PORT nio   answers every request from a plain SwiftNIO HTTP/1.1 server, no framework ("N")
 // It listens on 127.0.0.1 only and runs until SIGTERM or SIGINT.
-EventLoopTaskExecutor.takeOverGlobalExecutor()
 let arguments = CommandLine.arguments
+let ack = ByteBuffer(string: #"{"accepted":1,"duplicates":0}"#)
+if arguments.count == 3, arguments[2] == "nio", let port = Int(arguments[1]) {
+    try PlainNIO.serve(port: port, body: ack)
+}
+EventLoopTaskExecutor.takeOverGlobalExecutor()
 guard (2...3).contains(arguments.count), let port = Int(arguments[1]), arguments.count == 2 || URL(string: arguments[2]) != nil else {
     FileHandle.standardError.write(Data("usage: relay-floor PORT [URL]\n".utf8))
     exit(2)
@@ -20,7 +25,6 @@ let upstream = arguments.count == 3 ? URL(string: arguments[2]) : nil
 let client = HTTPClient(
     eventLoopGroupProvider: .singleton,
     configuration: .init(redirectConfiguration: .disallow, connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)))
-let ack = ByteBuffer(string: #"{"accepted":1,"duplicates":0}"#)
 
 let router = Router()
 router.post("/webhooks/{source}") { request, _ -> Response in

@@ -20,6 +20,13 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// A provider body from `file`, or from standard input when there is none; one line and exit 1 when unreadable.
+func readBody(file: String?) throws -> [UInt8] {
+    guard let file else { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+    guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.exit("cannot read \(file)") }
+    return Array(data)
+}
+
 /// One readable line on stderr.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data(("relay: " + message + "\n").utf8))

@@ -20,13 +20,7 @@ struct Normalize: ParsableCommand {
             throw CommandFailure.exit("unknown provider \"\(provider)\" (use \(ProviderRegistry.namesInWords))")
         }
         let kind = webhookProvider.kind
-        let body: [UInt8]
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.exit("cannot read \(file)") }
-            body = Array(data)
-        } else {
-            body = Array(FileHandle.standardInput.readDataToEndOfFile())
-        }
+        let body = try readBody(file: file)
         let events: [IncomingEvent]
         do {
             events = try webhookProvider.events(

@@ -15,6 +15,6 @@ struct Relay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
         abstract: "A webhook edge for \(ProviderRegistry.all.map(\.displayName).joined(separator: " and ")): verify, deduplicate, store, forward.",
-        subcommands: [Serve.self, Check.self, Normalize.self, Schema.self, Stats.self, DeadLetters.self, Messages.self, Expect.self, Destinations.self, Simulate.self, Sink.self],
+        subcommands: [Serve.self, Check.self, Normalize.self, Route.self, Schema.self, Stats.self, DeadLetters.self, Messages.self, Expect.self, Destinations.self, Simulate.self, Sink.self],
         defaultSubcommand: Serve.self)
 }

@@ -21,11 +21,11 @@ struct Stats: AsyncParsableCommand {
             return
         }
         let rows = stats.destinations.map { d in
-            [d.destination, String(d.pending), String(d.inFlight), String(d.dead), String(d.delivered),
+            [d.destination, String(d.pending), String(d.held), String(d.inFlight), String(d.dead), String(d.delivered),
              d.oldestPendingSeconds.map { String(format: "%.1fs", $0) } ?? "-",
              states[d.destination].map { "paused since " + Timestamp.format(epochMilliseconds: $0.sinceMilliseconds) } ?? "-"]
         }
-        print(Table.render(header: ["DESTINATION", "PENDING", "IN FLIGHT", "DEAD", "DELIVERED", "OLDEST PENDING", "PAUSED"], rows: rows))
+        print(Table.render(header: ["DESTINATION", "PENDING", "HELD", "IN FLIGHT", "DEAD", "DELIVERED", "OLDEST PENDING", "PAUSED"], rows: rows))
         print("events stored: \(stats.events)   dedup keys held: \(stats.dedupKeys)")
     }
 }

@@ -34,4 +34,20 @@ struct ConfigControlsTests {
             #expect(Fixture.issues(Fixture.document(destinations: Self.destination("    rate: \"\(bad)\""))).map(\.path) == ["destinations.crm.rate"], "\(bad)")
         }
     }
+
+    /// `ordering` (SPEC section 14): `none` by default, `subject` shown in the summary, anything else an error that
+    /// names the key path and line and the values it takes.
+    @Test func orderingDefaultsToNoneAndIsShown() throws {
+        let plain = try ConfigLoader.parse(yaml: Fixture.document(), environment: [:])
+        #expect(plain.destination("crm")?.ordering == DeliveryOrdering.none)
+        #expect(plain.orderedDestinations.isEmpty)
+        let ordered = try ConfigLoader.parse(yaml: Fixture.document(destinations: Self.destination("    ordering: subject")), environment: [:])
+        #expect(ordered.destination("crm")?.ordering == .subject)
+        #expect(ordered.orderedDestinations == ["crm"])
+        #expect(ordered.summary().contains("ordered by subject"))
+        #expect(!plain.summary().contains("ordered by subject"))
+        let issues = Fixture.issues(Fixture.document(destinations: Self.destination("    ordering: fifo")))
+        #expect(issues.map(\.path) == ["destinations.crm.ordering"])
+        #expect(issues.first?.line != nil && issues.first?.message.contains("expected none or subject") == true, "\(issues)")
+    }
 }

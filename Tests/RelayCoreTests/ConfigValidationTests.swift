@@ -134,6 +134,8 @@ struct ConfigValidationTests {
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    concurrency: 1025"), "destinations.crm.concurrency"),
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    concurrency: eight"), "destinations.crm.concurrency"),
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    format: raw"), "destinations.crm.format"),
+        (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    ordering: fifo"), "destinations.crm.ordering"),
+        (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    ordering: [subject]"), "destinations.crm.ordering"),
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    batch: 0"), "destinations.crm.batch"),
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    batch: 1001"), "destinations.crm.batch"),
         (Fixture.document(destinations: "  crm:\n    url: http://crm/x\n    format: passthrough\n    line_channel_secret: s\n    batch: 10"), "destinations.crm.batch"),

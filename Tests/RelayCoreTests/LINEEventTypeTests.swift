@@ -65,7 +65,14 @@ struct LINEEventTypeTests {
         let data = try #require(try Normalize.canonical(events[0])["data"])
         #expect(data["sender"] == .object(["channel_user_id": .string(LINESamples.user)]))
         #expect(data["message"] == .object(["id": .string("468789577898262530")]))
-        #expect(try Normalize.canonical(events[0])["subject"] == .string(LINESamples.user))
+        // A group's message: the subject is the conversation (the group), whoever wrote it (SPEC section 14).
+        #expect(try Normalize.canonical(events[0])["subject"] == .string("Ca56f94637c2b1d0e9f8a7b6c5d4e3f2a"))
+        #expect(events[0].subject == "Ca56f94637c2b1d0e9f8a7b6c5d4e3f2a")
+        // One-to-one: the user; a room: the room.
+        #expect(try Normalize.canonical(events[1])["subject"] == .string(LINESamples.user))
+        let room = #"{"destination":"U1","events":[{"type":"message","message":{"type":"text","id":"1","text":"x"},"webhookEventId":"01R","#
+            + #""deliveryContext":{"isRedelivery":false},"timestamp":1692251666727,"mode":"active","source":{"type":"room","roomId":"Rroom1","userId":"Uu1"}}]}"#
+        #expect(try Normalize.events(.line, Array(room.utf8), sourceID: "line").first?.subject == "Rroom1")
         // The text survives escapes and astral characters.
         #expect(data["raw"]?["message"]?["text"] == .string("Hello, world! (love) é 😀"))
     }

@@ -40,15 +40,7 @@ extension DeliveryEngine {
 
         /// Runs `body` with processes on `yaml` and `store`, killed and removed afterwards (their log shown on failure).
         static func withRelays(_ yaml: String, store: String? = nil, _ body: (RelayProcesses) async throws -> Void) async throws {
-            let relays = try RelayProcesses(yamlBody: yaml, store: store)
-            do {
-                try await body(relays)
-                await relays.cleanUp()
-            } catch {
-                print("relay log:\n\(relays.logTail(60))")
-                await relays.cleanUp()
-                throw error
-            }
+            try await RelayProcesses.with(yaml, store: store, body)
         }
 
         static var kinds: [String] { OptionalTool.postgres.isAvailable ? ["sqlite", "postgres"] : ["sqlite"] }

@@ -25,6 +25,20 @@ final class RelayProcesses: Sendable {
         return path
     }
 
+    /// Runs `body` with processes on `yaml` and `store` (and `store.lease`), killed and removed afterwards (their log
+    /// shown on failure).
+    static func with(_ yaml: String, store: String? = nil, lease: String? = nil, _ body: (RelayProcesses) async throws -> Void) async throws {
+        let relays = try RelayProcesses(yamlBody: yaml, store: store, lease: lease)
+        do {
+            try await body(relays)
+            await relays.cleanUp()
+        } catch {
+            print("relay log:\n\(relays.logTail(60))")
+            await relays.cleanUp()
+            throw error
+        }
+    }
+
     /// Writes routes.yaml (given everything but listeners and store) into a fresh temp dir. `store` replaces the
     /// SQLite file in the temp dir (e.g. `postgres: <url>`); `lease` sets `store.lease`.
     init(yamlBody: String, store: String? = nil, lease: String? = nil) throws {

@@ -5,7 +5,7 @@ import Yams
 extension ConfigDecoder {
     /// The providers' keys sit before `batch`, where messages have always listed them.
     private static let destinationKeys = ["url", "format", "secret", "headers", "timeout", "concurrency", "retry"]
-        + ProviderRegistry.providers.flatMap(\.destinationKeys) + ["batch", "breaker", "rate"]
+        + ProviderRegistry.providers.flatMap(\.destinationKeys) + ["batch", "breaker", "rate", "ordering", "redact"]
     /// Headers relay sets itself (framing, signing); letting config override them would break deliveries.
     static let reservedHeaders: Set<String> = Set([
         "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature",
@@ -93,6 +93,20 @@ extension ConfigDecoder {
             } else {
                 error(fields.path("rate"), node.mark?.line,
                       "invalid rate \(Self.quoted(text)) (use attempts per second or minute, e.g. 50/s or 600/m, at most \(Int(Self.maxRate))/s)")
+            }
+        }
+        if let node = fields.value("redact") {
+            destination.redact = decodeRedaction(node, path: fields.path("redact"))
+            if destination.format == .passthrough {
+                error(fields.path("redact"), fields.keyLine("redact"),
+                      "redact applies to canonical destinations only (a passthrough body is the provider's own bytes, sent as they came)")
+            }
+        }
+        if let node = fields.value("ordering"), let text = string(node, path: fields.path("ordering")) {
+            if let ordering = DeliveryOrdering(rawValue: text) {
+                destination.ordering = ordering
+            } else {
+                error(fields.path("ordering"), node.mark?.line, "unknown ordering \(Self.quoted(text)) (expected none or subject)")
             }
         }
         return destination

@@ -14,7 +14,7 @@ extension ConfigDecoder {
     }
 
     private mutating func decodeRoute(_ node: Node, path: String) -> RouteConfig? {
-        guard let route = fields(node, path: path, line: node.mark?.line, allowed: ["from", "types", "to", "advancing_only"]) else {
+        guard let route = fields(node, path: path, line: node.mark?.line, allowed: ["from", "types", "where", "to", "advancing_only"]) else {
             return nil
         }
         var from: [String]?
@@ -27,6 +27,10 @@ extension ConfigDecoder {
            let list = stringList(node, path: route.path("types"), example: "[\"delivery.*\"]") {
             types = list.map(\.0)
         }
+        var filter: EventFilter?
+        if let node = route.value("where") {
+            filter = decodeFilter(node, path: route.path("where"))
+        }
         let advancingOnly = route.value("advancing_only").flatMap { bool($0, path: route.path("advancing_only")) } ?? false
         guard let node = route.value("to") else {
             error(route.path("to"), route.line, "missing to (the destination ids to deliver to, e.g. to: [crm])")
@@ -35,7 +39,7 @@ extension ConfigDecoder {
         guard let list = stringList(node, path: route.path("to"), example: "[crm]") else { return nil }
         let known = destinationLines.map(\.id)
         guard let to = references(list, path: route.path("to"), known: known, kind: "destination") else { return nil }
-        return RouteConfig(from: from, types: types, to: to, advancingOnly: advancingOnly)
+        return RouteConfig(from: from, types: types, to: to, advancingOnly: advancingOnly, filter: filter)
     }
 
     /// Checks each id against the defined ones; reports every unknown id, returns nil if any was unknown.

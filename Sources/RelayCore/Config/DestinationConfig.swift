@@ -29,6 +29,10 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
     public var breaker: BreakerSettings? = BreakerSettings()
     /// `rate`: at most this many attempts started per second, per instance; nil: no cap.
     public var rate: Double?
+    /// `redact`: fields removed from what this destination receives (canonical format; SPEC section 16).
+    public var redact: [FieldPath] = []
+    /// `ordering`: whether jobs of one subject are attempted one at a time, in the order their events were stored.
+    public var ordering: DeliveryOrdering = .none
 
     /// Default per-attempt timeout.
     public static let defaultTimeout: Duration = .seconds(10)
@@ -82,9 +86,19 @@ public struct DestinationConfig: Sendable, CustomStringConvertible {
         var traits = [format.rawValue]
         if let batch { traits.append("batches of up to \(batch)") }
         if let rate { traits.append("rate \(RateText.format(rate))") }
+        if ordering == .subject { traits.append("ordered by subject") }
+        if !redact.isEmpty { traits.append("without " + redact.map(\.description).joined(separator: ", ")) }
         // The circuit is shown only when it is not the default one.
         if breaker != BreakerSettings() { traits.append(breaker.map { "breaker \($0)" } ?? "breaker off") }
         traits += signing.isEmpty ? ["unsigned"] : signing
         return "\(id) -> \(redactedURL) (\(traits.joined(separator: ", ")))"
     }
+}
+
+/// How a destination's jobs are ordered (SPEC section 14).
+public enum DeliveryOrdering: String, Sendable, CaseIterable {
+    /// Every job goes as soon as a slot is free (the default).
+    case none
+    /// The jobs of one subject go one at a time, in the order relay stored their events.
+    case subject
 }

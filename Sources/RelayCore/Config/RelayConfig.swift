@@ -113,27 +113,25 @@ public struct RelayConfig: Sendable, CustomStringConvertible {
         destinations.first { $0.id == id }
     }
 
-    /// Destination ids the routes name for an event of this source and canonical type, deduplicated, in config order.
+    /// The routes and destinations as one ``RoutingTable``: where each event goes.
+    public var routingTable: RoutingTable { RoutingTable(routes: routes, destinations: destinations) }
+
+    /// Destination ids the routes name for an event of this source and canonical type, deduplicated, in config order
+    /// (routes with a `where` count as not matching: they need the event; see ``RoutingTable``).
     public func destinations(forSource sourceID: String, type: String) -> [String] {
         routing(forSource: sourceID, type: type).always
     }
 
-    /// Where an event of this source and type goes: `always`, whatever its progress, and `ifAdvancing`, only when it
-    /// advances its message (routes with `advancing_only: true`, less the destinations a plain route already names).
+    /// Where an event of this source and type goes, by routes without a `where` (``RoutingTable/route(_:sourceID:providerFormat:)``
+    /// decides for an event).
     public func routing(forSource sourceID: String, type: String) -> (always: [String], ifAdvancing: [String]) {
-        var always: [String] = []
-        var ifAdvancing: [String] = []
-        for route in routes where route.matches(sourceID: sourceID, type: type) {
-            for id in route.to {
-                if route.advancingOnly {
-                    if !always.contains(id) && !ifAdvancing.contains(id) { ifAdvancing.append(id) }
-                } else if !always.contains(id) {
-                    always.append(id)
-                    ifAdvancing.removeAll { $0 == id }
-                }
-            }
-        }
-        return (always, ifAdvancing)
+        let decision = routingTable.decide(sourceID: sourceID, type: type) { _ in false }
+        return (decision.always, decision.ifAdvancing)
+    }
+
+    /// Destinations with `ordering: subject`, in config order (usually none: an empty array allocates nothing).
+    public var orderedDestinations: [String] {
+        destinations.contains { $0.ordering == .subject } ? destinations.filter { $0.ordering == .subject }.map(\.id) : []
     }
 
     /// The destination's own retry schedule, or the top-level one.

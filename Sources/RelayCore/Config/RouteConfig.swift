@@ -8,9 +8,12 @@ public struct RouteConfig: Sendable, CustomStringConvertible {
     public var to: [String]
     /// Whether only events that advance their message go through (SPEC section 10); events outside the ledger never do.
     public var advancingOnly: Bool
+    /// `where`: conditions on the canonical event, compiled at load (SPEC section 16); nil: none.
+    public var filter: EventFilter?
 
     /// Creates a route.
-    public init(from: [String]? = nil, types: [String]? = nil, to: [String], advancingOnly: Bool = false) {
+    public init(from: [String]? = nil, types: [String]? = nil, to: [String], advancingOnly: Bool = false, filter: EventFilter? = nil) {
+        self.filter = filter
         self.from = from
         self.types = types
         self.to = to
@@ -28,6 +31,7 @@ public struct RouteConfig: Sendable, CustomStringConvertible {
     public var description: String {
         let sources = from?.joined(separator: ", ") ?? "*"
         let kinds = types?.joined(separator: ", ") ?? "*"
-        return "\(sources) -> \(kinds) -> \(to.joined(separator: ", "))" + (advancingOnly ? " (advancing only)" : "")
+        return "\(sources) -> \(kinds)" + (filter.map { " where \($0)" } ?? "") + " -> \(to.joined(separator: ", "))"
+            + (advancingOnly ? " (advancing only)" : "")
     }
 }

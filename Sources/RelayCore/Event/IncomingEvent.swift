@@ -18,6 +18,11 @@ public struct IncomingEvent: Sendable {
     /// The CloudEvents JSON body (format `canonical`).
     public var canonical: [UInt8]
     var passthroughSource: PassthroughSource
+    /// The canonical event's fields as the normalizer made them, for route filters (read without parsing `canonical`);
+    /// nil for an event made from stored bytes.
+    public var fields: CanonicalEvent?
+    /// The canonical event's `subject`: what ordered destinations order by (SPEC section 14); nil when it has none.
+    public var subject: String?
     /// The event's place in its message's ledger; nil for an event outside it (SPEC section 10).
     public var status: StatusReport?
 

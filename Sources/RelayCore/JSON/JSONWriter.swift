@@ -42,8 +42,19 @@ public struct JSONWriter {
 
     public mutating func writeString(_ s: String) {
         bytes.append(0x22)
-        // Most strings need no escaping: copy them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+        // Most strings need no escaping: copy them whole. A native string's UTF-8 is contiguous, so the scan is a plain
+        // loop over its bytes and the copy one memcpy (the generic `contains(where:)` on `String.UTF8View` was 4 % of
+        // an ingest request's instructions).
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied == true {
+            bytes.append(0x22)
+            return
+        }
+        if copied == nil, !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
             bytes.append(contentsOf: s.utf8)
             bytes.append(0x22)
             return

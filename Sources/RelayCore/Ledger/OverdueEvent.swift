@@ -25,6 +25,8 @@ public enum OverdueEvent {
             receivedAtMilliseconds: now, raw: .null)
         let (bytes, progressOffset) = canonical.serializedMarkingProgress(rawBytes: Array("null".utf8))
         var event = IncomingEvent(id: id, type: type, eventTime: deadlineMilliseconds, redelivery: false, canonical: bytes, passthrough: [])
+        event.subject = messageID
+        event.fields = canonical
         event.status = StatusReport(
             messageID: messageID, channel: channel ?? "", status: "overdue", detail: nil, rank: nil, eventSource: source,
             kind: .overdue, progressOffset: progressOffset)

@@ -24,7 +24,10 @@ public enum ProviderValue {
     public static func problem(_ value: String) -> String? {
         let utf8 = value.utf8
         if utf8.count > maxBytes { return "is longer than \(maxBytes) bytes (\(utf8.count))" }
-        if utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "contains a control character (U+0000 to U+001F or U+007F)" }
+        // A plain loop over contiguous bytes where the string has them (native strings do): the generic scan costs more.
+        let isControl = { (byte: UInt8) in byte < 0x20 || byte == 0x7F }
+        let control = utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) } ?? utf8.contains(where: isControl)
+        if control { return "contains a control character (U+0000 to U+001F or U+007F)" }
         return nil
     }
 }

@@ -8,6 +8,8 @@ public struct StatsBody: Codable, Sendable, Equatable {
     public struct Destination: Codable, Sendable, Equatable {
         public var destination: String
         public var pending: Int
+        /// Of `pending`, the jobs waiting behind their subject's head (ordered destinations).
+        public var held: Int = 0
         public var inFlight: Int
         public var dead: Int
         public var delivered: Int
@@ -19,7 +21,7 @@ public struct StatsBody: Codable, Sendable, Equatable {
         public var pausedUntil: String?
 
         enum CodingKeys: String, CodingKey {
-            case destination, pending, inFlight = "in_flight", dead, delivered, oldestPendingSeconds = "oldest_pending_seconds"
+            case destination, pending, held, inFlight = "in_flight", dead, delivered, oldestPendingSeconds = "oldest_pending_seconds"
             case state, stateSince = "state_since", pausedUntil = "paused_until"
         }
 
@@ -28,6 +30,7 @@ public struct StatsBody: Codable, Sendable, Equatable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(destination, forKey: .destination)
             try container.encode(pending, forKey: .pending)
+            try container.encode(held, forKey: .held)
             try container.encode(inFlight, forKey: .inFlight)
             try container.encode(dead, forKey: .dead)
             try container.encode(delivered, forKey: .delivered)
@@ -48,7 +51,7 @@ public struct StatsBody: Codable, Sendable, Equatable {
     public init(_ stats: StoreStats, states: [String: DestinationState] = [:]) {
         destinations = stats.destinations.map { d in
             let state = states[d.destination]
-            return Destination(destination: d.destination, pending: d.pending, inFlight: d.inFlight, dead: d.dead, delivered: d.delivered,
+            return Destination(destination: d.destination, pending: d.pending, held: d.held, inFlight: d.inFlight, dead: d.dead, delivered: d.delivered,
                                oldestPendingSeconds: d.oldestPendingSeconds.map { ($0 * 1000).rounded() / 1000 }, state: state?.state,
                                stateSince: state.map { Timestamp.format(epochMilliseconds: $0.sinceMilliseconds) },
                                pausedUntil: state?.untilMilliseconds.map { Timestamp.format(epochMilliseconds: $0) })

@@ -12,7 +12,7 @@ public enum MetricHelp {
         "relay_delivery_fenced_total": "Attempt outcomes not recorded because the job's claim had lapsed and another claim took it.",
         "relay_housekeeping_turn": "1 on the instance doing housekeeping now (dedup expiry, pruning, the job gauges), else 0.",
         "relay_delivery_seconds": "Duration of one delivery request to a destination.",
-        "relay_jobs": "Delivery jobs by destination and state (pending, in_flight, dead, delivered).",
+        "relay_jobs": "Delivery jobs by destination and state (pending, held behind their subject's head, in_flight, dead).",
         "relay_oldest_pending_seconds": "Age of the oldest pending delivery job, by destination.",
         "relay_dedup_keys": "Deduplication keys held in the store.",
         "relay_ingest_buffered_bytes": "Request body bytes held in memory now, over all ingest requests (capped by limits.max_buffered).",

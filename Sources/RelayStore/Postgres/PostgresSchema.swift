@@ -114,11 +114,21 @@ enum PostgresSchema {
         Migration(version: "v6-pause-acks", sql: [
             "CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ]),
+        // Ordered delivery (SPEC section 14): `held` jobs wait behind their subject's head; `subject_heads` counts each
+        // subject's unfinished ordered jobs, and its row is the lock that orders them across instances (see
+        // `PostgresOrdering`).
+        Migration(version: "v7-ordering", sql: [
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_state_check",
+            "ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'held'))",
+            "ALTER TABLE jobs ADD COLUMN subject TEXT",
+            "CREATE INDEX jobs_held ON jobs (destination, subject, id) WHERE state = 'held'",
+            "CREATE TABLE subject_heads (destination TEXT NOT NULL, subject TEXT NOT NULL, open BIGINT NOT NULL, PRIMARY KEY (destination, subject))",
+        ]),
         // The console's charts and attempt history (SPEC section 17). Each process adds its figures into its own rows
         // (`shard`), summed when read: instances never wait on each other's lock of one hot minute row. The minute
         // leads the key, so the overview reads a range and pruning deletes one. Attempts lead with their job (read
         // per job, deleted with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
-        Migration(version: "v7-console-pictures", sql: [
+        Migration(version: "v9-console-pictures", sql: [
             """
             CREATE TABLE minute_counts (
                 minute BIGINT NOT NULL, subject TEXT NOT NULL, measure TEXT NOT NULL, shard TEXT NOT NULL, value BIGINT NOT NULL,

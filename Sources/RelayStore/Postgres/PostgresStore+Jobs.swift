@@ -31,18 +31,18 @@ extension PostgresStore {
                 UPDATE jobs j SET state = 'in_flight', lease = \(lease.token), lease_until = \(unescaped: now) + \(max(1, leaseMilliseconds)),
                     updated_at = \(unescaped: now)
                 FROM picked WHERE j.id = picked.id
-                RETURNING j.id, j.attempts, j.event_row, j.lease_until, picked.rank, picked.at)
-            SELECT c.id, c.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, c.lease_until
+                RETURNING j.id, j.attempts, j.event_row, j.lease_until, j.subject, picked.rank, picked.at)
+            SELECT c.id, c.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, c.lease_until, c.subject
             FROM claimed c JOIN events e ON e.id = c.event_row
             ORDER BY c.rank, c.at, c.id
             """, logger: logger)
         var jobs: [DeliveryJob] = []
-        for try await (id, attempts, eventID, sourceID, provider, type, canonical, passthrough, leaseUntil)
-            in rows.decode((Int64, Int, String, String, String, String, ByteBuffer, ByteBuffer?, Int64).self) {
+        for try await (id, attempts, eventID, sourceID, provider, type, canonical, passthrough, leaseUntil, subject)
+            in rows.decode((Int64, Int, String, String, String, String, ByteBuffer, ByteBuffer?, Int64, String?).self) {
             jobs.append(DeliveryJob(
                 id: id, destination: destination, attempts: attempts, eventID: eventID, sourceID: sourceID,
                 provider: ProviderKind(rawValue: provider), type: type, canonical: Array(canonical.readableBytesView),
-                passthrough: passthrough.map { Array($0.readableBytesView) }, lease: lease.token, leaseUntilMilliseconds: leaseUntil))
+                passthrough: passthrough.map { Array($0.readableBytesView) }, subject: subject, lease: lease.token, leaseUntilMilliseconds: leaseUntil))
         }
         return jobs
     }
@@ -101,6 +101,7 @@ extension PostgresStore {
         var recorded = 0
         for try await n in rows.decode(Int.self) { recorded += n }
         try await insertAttempts(outcomes, connection, logger)
+        try await PostgresOrdering.endTurns(outcomes, clock: clock, connection, logger)
         return outcomes.count - recorded
     }
 

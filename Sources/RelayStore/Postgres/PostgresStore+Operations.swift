@@ -9,6 +9,7 @@ extension PostgresStore {
             // One count per state, each from that state's partial index, as on SQLite.
             let counts = try await connection.query("""
                 SELECT destination, 'pending', COUNT(*) FROM jobs WHERE state = 'pending' GROUP BY destination
+                UNION ALL SELECT destination, 'held', COUNT(*) FROM jobs WHERE state = 'held' GROUP BY destination
                 UNION ALL SELECT destination, 'in_flight', COUNT(*) FROM jobs WHERE state = 'in_flight' GROUP BY destination
                 UNION ALL SELECT destination, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY destination
                 UNION ALL SELECT destination, 'delivered', COUNT(*) FROM jobs WHERE state = 'delivered' GROUP BY destination
@@ -16,7 +17,10 @@ extension PostgresStore {
             for try await (name, state, n) in counts.decode((String, String, Int).self) {
                 var stats = byDestination[name] ?? DestinationStats(destination: name)
                 switch state {
-                case "pending": stats.pending = n
+                case "pending": stats.pending += n
+                case "held":
+                    stats.held = n
+                    stats.pending += n  // waiting for an attempt, as pending jobs are (SPEC section 14)
                 case "in_flight": stats.inFlight = n
                 case "dead": stats.dead = n
                 default: stats.delivered = n
@@ -25,7 +29,7 @@ extension PostgresStore {
             }
             // Age counts from when the event arrived, so a job waiting out retries still ages.
             let oldest = try await connection.query("""
-                SELECT destination, MIN(created_at) FROM jobs WHERE state IN ('pending', 'in_flight') GROUP BY destination
+                SELECT destination, MIN(created_at) FROM jobs WHERE state IN ('pending', 'in_flight', 'held') GROUP BY destination
                 """, logger: logger)
             for try await (name, created) in oldest.decode((String, Int64).self) {
                 byDestination[name]?.oldestPendingSeconds = Double(max(0, now - created)) / 1000

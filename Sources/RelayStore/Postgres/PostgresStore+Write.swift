@@ -17,6 +17,10 @@ extension PostgresStore {
                 if case .ingest(let request) = operation { return request }
                 return nil
             }
+            // The rows of every ordered subject this group touches are locked first, in one order, so two instances'
+            // groups never wait on each other's subjects in a cycle (see `PostgresOrdering`).
+            let subjects = PostgresOrdering.keys(of: operations)
+            try await PostgresOrdering.lock(subjects, connection, logger)
             var accepted = try await Self.insert(requests, jobTime: jobClock == .database ? Self.databaseNow : "at", connection, logger)[...]
             var results: [WriteResult] = []
             results.reserveCapacity(operations.count)
@@ -35,6 +39,7 @@ extension PostgresStore {
                     results.append(.expected(try await Self.expect(request, connection, logger)))
                 }
             }
+            try await PostgresOrdering.sweep(subjects, connection, logger)
             // The console's minute figures ride on the same commit: one statement, one row per minute figure.
             try await Self.add(MinuteTally(operations, results), connection, logger)
             return results
@@ -119,6 +124,7 @@ extension PostgresStore {
         var jobRows: [Int64] = []
         var jobDestinations: [String] = []
         var jobTimes: [Int64] = []
+        var jobSubjects: [SubjectKey?] = []
         for ((request, item), progress) in zip(events, progress) {
             guard let row = rowOf[Key(source: request.sourceID, event: item.event.id)] else { continue }
             var seen = Set<String>()
@@ -126,16 +132,23 @@ extension PostgresStore {
                 jobRows.append(row)
                 jobDestinations.append(destination)
                 jobTimes.append(request.receivedAtMilliseconds)
+                jobSubjects.append(item.orderedSubject(for: destination, in: request))
             }
         }
         guard !jobRows.isEmpty else { return accepted }
+        // Jobs are inserted in this order (ids from one sequence), and a subject's held jobs go in id order.
+        let jobStates = try await PostgresOrdering.open(jobSubjects, connection, logger)
         // The new jobs' destinations are notified in the same statement: PostgreSQL delivers the notices on commit
         // (once per destination and transaction), and every instance's dispatcher starts attempt 1 at once.
         try await connection.query("""
             WITH created AS (
-                INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
-                SELECT event_row, destination, 'pending', 0, \(unescaped: jobTime), \(unescaped: jobTime), \(unescaped: jobTime)
-                FROM unnest(\(jobRows)::int8[], \(jobDestinations)::text[], \(jobTimes)::int8[]) AS u (event_row, destination, at)
+                INSERT INTO jobs (event_row, destination, state, subject, attempts, next_attempt_at, created_at, updated_at)
+                SELECT event_row, destination, state, CASE WHEN has_subject THEN subject END, 0,
+                       \(unescaped: jobTime), \(unescaped: jobTime), \(unescaped: jobTime)
+                FROM unnest(\(jobRows)::int8[], \(jobDestinations)::text[], \(jobTimes)::int8[], \(jobStates)::text[],
+                            \(jobSubjects.map { $0 != nil })::bool[], \(jobSubjects.map { $0?.subject ?? "" })::text[])
+                     WITH ORDINALITY AS u (event_row, destination, at, state, has_subject, subject, position)
+                ORDER BY position
                 RETURNING destination)
             SELECT pg_notify(\(jobsChannel), destination) FROM (SELECT DISTINCT destination FROM created) d
             """, logger: logger)

@@ -115,7 +115,50 @@ enum SQLiteSchema {
                 CREATE TABLE pause_acks (instance TEXT PRIMARY KEY, version INTEGER NOT NULL, seen_at INTEGER NOT NULL) WITHOUT ROWID;
                 """)
         }
-        migrator.registerMigration("v8-console-pictures") { db in
+        migrator.registerMigration("v8-ordering") { db in
+            // Ordered delivery (SPEC section 14): a job waiting behind its subject's head is `held`, and `subject`
+            // names the subject of a job whose destination orders by it (cleared once the job ends its turn).
+            // `subject_heads` counts each subject's unfinished jobs: a new job is the head when the count was 0, and the
+            // head's end lets the next held job (lowest id: commit order) go. SQLite cannot widen a CHECK in place, so
+            // the table is rebuilt, ids kept.
+            try db.execute(sql: """
+                CREATE TABLE jobs_v8 (
+                    id INTEGER PRIMARY KEY,
+                    event_row INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+                    destination TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'held')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    last_response TEXT,
+                    lease INTEGER NOT NULL DEFAULT 0,
+                    lease_until INTEGER NOT NULL DEFAULT 0,
+                    subject TEXT
+                );
+                INSERT INTO jobs_v8 (id, event_row, destination, state, attempts, next_attempt_at, created_at, updated_at,
+                                     last_status, last_error, last_response, lease, lease_until)
+                SELECT id, event_row, destination, state, attempts, next_attempt_at, created_at, updated_at,
+                       last_status, last_error, last_response, lease, lease_until FROM jobs;
+                DROP TABLE jobs;
+                ALTER TABLE jobs_v8 RENAME TO jobs;
+                CREATE INDEX jobs_event ON jobs (event_row);
+                CREATE INDEX jobs_pending ON jobs (destination, next_attempt_at) WHERE state = 'pending';
+                CREATE INDEX jobs_in_flight ON jobs (destination, lease_until) WHERE state = 'in_flight';
+                CREATE INDEX jobs_delivered ON jobs (updated_at, destination) WHERE state = 'delivered';
+                CREATE INDEX jobs_dead ON jobs (updated_at, destination) WHERE state = 'dead';
+                CREATE INDEX jobs_held ON jobs (destination, subject, id) WHERE state = 'held';
+                CREATE TABLE subject_heads (
+                    destination TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    open INTEGER NOT NULL,
+                    PRIMARY KEY (destination, subject)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v10-console-pictures") { db in
             // The console's charts and attempt history (SPEC section 17). Minute figures lead with the minute: a
             // group's upserts land on the tree's right edge, the overview reads the last hour (or day) as one range,
             // and pruning is a range delete. Attempts lead with their job: the event page reads a job's attempts as

@@ -14,7 +14,7 @@ extension SQLiteStore {
     /// reads (each from its state's index) and one update. Lapsed claims come first: their jobs waited longest.
     static func claim(destination: String, now: Int64, limit: Int, lease: JobClaimLease, _ db: Database) throws -> [DeliveryJob] {
         let select = """
-            SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough
+            SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, j.subject
             FROM jobs j JOIN events e ON e.id = j.event_row
             """
         var rows = try Row.fetchAll(db.cachedStatement(sql: select + """
@@ -33,7 +33,7 @@ extension SQLiteStore {
             return DeliveryJob(
                 id: row[0], destination: destination, attempts: row[1], eventID: row[2],
                 sourceID: row[3], provider: ProviderKind(rawValue: row[4]),
-                type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) },
+                type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) }, subject: row[8],
                 lease: lease.token, leaseUntilMilliseconds: lease.untilMilliseconds)
         }
         try db.execute(sql: """
@@ -97,6 +97,7 @@ extension SQLiteStore {
             recorded += db.changesCount
         }
         try insertAttempts(outcomes, db)
+        try SQLiteOrdering.endTurns(outcomes, now: now, db)
         return outcomes.count - recorded
     }
 
@@ -141,7 +142,10 @@ extension SQLiteStore {
                 var stats = byDestination[name] ?? DestinationStats(destination: name)
                 let n: Int = row["n"]
                 switch row["state"] as String {
-                case "pending": stats.pending = n
+                case "pending": stats.pending += n
+                case "held":
+                    stats.held = n
+                    stats.pending += n  // waiting for an attempt, as pending jobs are (SPEC section 14)
                 case "in_flight": stats.inFlight = n
                 case "dead": stats.dead = n
                 default: stats.delivered = n
@@ -152,7 +156,7 @@ extension SQLiteStore {
                 // Age counts from when the event arrived, so a job waiting out retries still ages. Job ids grow with
                 // creation time, so the first match in rowid order is the oldest: no need to visit every pending job.
                 if let oldest = try Int64.fetchOne(db, sql: """
-                    SELECT created_at FROM jobs NOT INDEXED WHERE destination = ? AND state IN ('pending', 'in_flight')
+                    SELECT created_at FROM jobs NOT INDEXED WHERE destination = ? AND state IN ('pending', 'in_flight', 'held')
                     ORDER BY id LIMIT 1
                     """, arguments: [name]) {
                     byDestination[name]?.oldestPendingSeconds = Double(max(0, now - oldest)) / 1000
@@ -166,7 +170,7 @@ extension SQLiteStore {
     }
 
     /// One count per state and destination, each from that state's partial index (no visit to jobs in other states).
-    static let jobCountsSQL = ["pending", "in_flight", "dead", "delivered"].map {
+    static let jobCountsSQL = ["pending", "held", "in_flight", "dead", "delivered"].map {
         "SELECT destination, '\($0)' AS state, COUNT(*) AS n FROM jobs WHERE state = '\($0)' GROUP BY destination"
     }.joined(separator: " UNION ALL ")
 

@@ -102,15 +102,12 @@ public final class SQLiteStore: GroupCommittingStore {
             // its WAL frames too, and losing it to a power cut only sends a job again.
             let durable = operations.contains { $0.needsFsync }
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                var results: [WriteResult] = []
-                try db.inTransaction(.immediate) {
-                    results = try operations.map { try $0.apply(db) }
+                try Self.transaction(durable: durable, db) {
+                    let results = try operations.map { try $0.apply(db) }
                     // The console's minute figures ride on the same commit: one upsert per minute row, not per request.
                     try SQLiteStore.add(MinuteTally(operations, results), db)
-                    return .commit
+                    return results
                 }
-                return results
             }
         }, isolating: { StoreError("cannot commit", sqlite: $0).mayLieInOneItem }, onGroup: { operations in stats.record(operations) })
     }
@@ -149,8 +146,8 @@ public final class SQLiteStore: GroupCommittingStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let job = try db.cachedStatement(sql: """
-            INSERT INTO jobs (event_row, destination, state, attempts, next_attempt_at, created_at, updated_at)
-            VALUES (?, ?, 'pending', 0, ?, ?, ?)
+            INSERT INTO jobs (event_row, destination, state, subject, attempts, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 0, ?, ?, ?)
             """)
         let keyRow = try db.cachedStatement(sql: "UPDATE dedup_keys SET event_row = ? WHERE source_id = ? AND event_id = ?")
         let now = request.receivedAtMilliseconds
@@ -174,7 +171,10 @@ public final class SQLiteStore: GroupCommittingStore {
             let row = db.lastInsertedRowID
             try keyRow.execute(arguments: [row, request.sourceID, e.id])
             for destination in item.jobDestinations(progress) {
-                try job.execute(arguments: [row, destination, now, now, now])
+                // An ordered job waits, held, while an earlier one of its subject is unfinished.
+                let subject = item.orderedSubject(for: destination, in: request)
+                let state = try subject.map { try SQLiteOrdering.open($0, db) ? "pending" : "held" } ?? "pending"
+                try job.execute(arguments: [row, destination, state, subject?.subject, now, now, now])
             }
             results.append(IngestOutcome(isNew: true, progress: progress))
         }
@@ -206,19 +206,30 @@ public final class SQLiteStore: GroupCommittingStore {
         }
     }
 
+    /// Runs `body` in one immediate transaction, committed with an fsync only when `durable`. The statements that set
+    /// the mode and frame the transaction are prepared once per connection (cached), not parsed again per commit: at
+    /// one request per commit, parsing them was 3.5 % of an ingest request's instructions.
+    static func transaction<T>(durable: Bool, _ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // A failed COMMIT leaves the transaction open too (SQLITE_BUSY, a full disk): nothing of it stays.
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            throw error
+        }
+    }
+
     /// A write outside the ingest path (dispatcher bookkeeping, maintenance): losing it to a power cut only
     /// means a job is tried again, so it skips the fsync that ingest commits pay.
     func write<T: Sendable>(durable: Bool = false, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
+                defer { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() }
+                return try Self.transaction(durable: durable, db) { try body(db) }
             }
         } catch {
             throw StoreError("cannot write", sqlite: error)

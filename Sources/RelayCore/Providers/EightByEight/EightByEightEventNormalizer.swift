@@ -77,6 +77,8 @@ enum EightByEightEventNormalizer {
             data: data, receivedAtMilliseconds: receivedAtMilliseconds, raw: body)
         let (serialized, progressOffset) = canonical.serializedMarkingProgress(rawBytes: JSONWriter.serialize(body))
         var event = IncomingEvent(id: id, type: type, eventTime: time, redelivery: false, canonical: serialized, passthrough: bytes)
+        event.subject = umid
+        event.fields = canonical
         // A status event joins its message's ledger, keyed by umid (every outbound status event has one).
         if let state, let umid {
             let detail = status?["detail"]?.stringValue?.lowercased()

@@ -27,7 +27,8 @@ enum LINEEventNormalizer {
         // The ids that become the subject, the ledger key or a header: bounded and printable (SPEC section 13).
         let deliveryData = try ProviderValue.checked(optional: object["delivery"]?["data"]?.stringValue, field: "\"delivery.data\"")
         let user = try ProviderValue.checked(optional: object["source"]?["userId"]?.stringValue, field: "\"source.userId\"")
-        for name in ["groupId", "roomId"] { _ = try ProviderValue.checked(optional: object["source"]?[name]?.stringValue, field: "\"source.\(name)\"") }
+        let group = try ProviderValue.checked(optional: object["source"]?["groupId"]?.stringValue, field: "\"source.groupId\"")
+        let room = try ProviderValue.checked(optional: object["source"]?["roomId"]?.stringValue, field: "\"source.roomId\"")
 
         var data = JSONObject()
         data.append("provider", .string("line"))
@@ -56,8 +57,10 @@ enum LINEEventNormalizer {
             var who = JSONObject()
             who.append("channel_user_id", .string(user))
             data.append(lineType == "message" ? "sender" : "user", .object(who))
-            subject = subject ?? user
         }
+        // A chat event's subject is its conversation: the group or room it happened in, else the user's one-to-one chat
+        // (so ordered destinations keep a group's messages in order, whoever wrote them).
+        subject = subject ?? group ?? room ?? user
         if lineType == "message", let messageID = object["message"]?["id"]?.scalarText {
             var message = JSONObject()
             message.append("id", .string(messageID))
@@ -70,6 +73,8 @@ enum LINEEventNormalizer {
         var incoming = IncomingEvent(
             id: id, type: type, eventTime: time, redelivery: redelivery,
             canonical: serialized, passthroughSource: .providerEvent(eventBytes, account: destination, provider: LINEProvider()))
+        incoming.subject = subject
+        incoming.fields = canonical
         // A delivery completion joins the ledger under the key it echoes (the delivery tag or phone hash the backend
         // registers as an expectation: SPEC section 10a).
         if lineType == "delivery", let key = deliveryData, !key.isEmpty {
