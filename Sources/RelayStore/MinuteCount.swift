@@ -28,6 +28,10 @@ public struct MinuteCount: Sendable, Equatable {
     /// The measure a sample replaces instead of adding to (the pending backlog).
     public static let sampled = "pending"
 
+    /// The prefix of the ledger's measures; the stores' SQL spells it as a literal (`'status:*'`, `'status:%'`), so
+    /// that their partial index on these rows serves the day's sums.
+    public static let ledgerPrefix = "status:"
+
     /// The statuses of the ledger's share (SPEC section 17), in the order a chart draws them.
     public static let ledgerStatuses = ["queued", "sent", "delivered", "read", "undelivered", "overdue"]
 
@@ -71,10 +75,10 @@ struct MinuteTally: Sendable {
             accepted += 1
             guard let report = item.event.status, let progress = outcome.progress else { continue }
             if report.kind == .overdue {
-                add(subject, "status:overdue", at: at)
+                add(subject, MinuteCount.ledgerPrefix + "overdue", at: at)
             } else if progress.advanced, let status = MinuteCount.shareStatus(report.status) {
-                add(subject, "status:" + status, at: at)
-                if let previous = progress.previous.flatMap(MinuteCount.shareStatus) { add(subject, "status:" + previous, at: at, -1) }
+                add(subject, MinuteCount.ledgerPrefix + status, at: at)
+                if let previous = progress.previous.flatMap(MinuteCount.shareStatus) { add(subject, MinuteCount.ledgerPrefix + previous, at: at, -1) }
             }
         }
         add(subject, "accepted", at: at, accepted)

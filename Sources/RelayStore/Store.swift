@@ -89,9 +89,12 @@ public protocol Store: Service {
 
     // MARK: Minute counts (SPEC section 17)
 
-    /// The minute figures from `sinceMinute` on (summed over the instances that wrote them), in minute order; with
-    /// `measurePrefix`, only measures that start with it (`status:`: the ledger's, over a day).
-    func minuteCounts(sinceMinute: Int64, measurePrefix: String?) async throws(StoreError) -> [MinuteCount]
+    /// The minute figures from `sinceMinute` on (summed over the instances that wrote them), in minute order; the
+    /// ledger's (`status:` measures) left out: ``ledgerTotals(sinceMinute:)`` reads those.
+    func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount]
+    /// The ledger's flows (`status:` measures) from `sinceMinute` on, summed by the store per source and status: one
+    /// row each, stamped `sinceMinute` (a day of them is some 26,000 minute rows with three ledger sources).
+    func ledgerTotals(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount]
     /// Sets each destination's pending backlog (pending and in-flight jobs) for the minute of `nowMilliseconds`.
     func sampleBacklog(_ pending: [String: Int], nowMilliseconds: Int64) async throws(StoreError)
     /// Deletes minute figures older than `beforeMinute`; returns how many.
@@ -299,11 +302,6 @@ extension Store {
     /// `store.lease`).
     public func claimDue(destination: String, nowMilliseconds: Int64, limit: Int) async throws(StoreError) -> [DeliveryJob] {
         try await claimDue(destination: destination, nowMilliseconds: nowMilliseconds, limit: limit, leaseMilliseconds: 60_000)
-    }
-
-    /// Every minute figure from `sinceMinute` on.
-    public func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount] {
-        try await minuteCounts(sinceMinute: sinceMinute, measurePrefix: nil)
     }
 
     /// Dead letters, oldest first.

@@ -107,12 +107,24 @@ extension StoreContract {
                 }
                 // A late copy of a lower status advances nothing and moves no count.
                 _ = try await store.ingestEvents(Sample.ledgerRequest([Sample.status("m1", "delivered", "delivered_to_recipient")], at: Sample.now + 9))
-                let counts = try await store.minuteCounts(sinceMinute: Self.minute, measurePrefix: "status:")
-                #expect(counts.allSatisfy { $0.measure.hasPrefix("status:") })
+                // Summed by the store: one row per source and status, stamped with the first minute asked for.
+                let counts = try await store.ledgerTotals(sinceMinute: Self.minute - 5)
+                #expect(counts.allSatisfy { $0.measure.hasPrefix("status:") && $0.minute == Self.minute - 5 })
+                #expect(Set(counts.map { [$0.subject, $0.measure] }).count == counts.count)
                 var share: [String: Int64] = [:]
                 for count in counts where count.subject == "source:eightxeight" { share[count.measure, default: 0] += count.value }
                 #expect(share["status:read"] == 1 && share["status:sent"] == 1 && share["status:undelivered"] == 1)
                 #expect((share["status:queued"] ?? 0) == 0 && (share["status:delivered"] ?? 0) == 0)
+
+                // Minutes apart are summed into one row; minutes before the first asked for are left out.
+                _ = try await store.ingestEvents(Sample.ledgerRequest([Sample.status("m4", "queued")], at: Sample.now - 120_000))
+                func queued(since minute: Int64) async throws -> [Int64] {
+                    try await store.ledgerTotals(sinceMinute: minute).filter { $0.subject == "source:eightxeight" && $0.measure == "status:queued" }.map(\.value)
+                }
+                #expect(try await queued(since: Self.minute - 5) == [1])
+                #expect(try await queued(since: Self.minute).reduce(0, +) == 0)
+                // The hour's read leaves the ledger's figures to this one.
+                #expect(try await store.minuteCounts(sinceMinute: Self.minute - 5).allSatisfy { !$0.measure.hasPrefix("status:") })
             }
         }
     }

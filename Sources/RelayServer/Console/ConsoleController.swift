@@ -102,12 +102,12 @@ struct ConsoleController: Sendable {
         case .sqlite: storeKind = "sqlite"
         case .postgres: storeKind = "postgres"
         }
-        // The charts (SPEC section 17) read the store's minute rows: the last hour of every figure, and a day of the
-        // ledgers' (one range of the minute-keyed table each).
+        // The charts (SPEC section 17) read the store's minute rows: the last hour of every figure (a range of the
+        // minute-keyed table), and the ledgers' day, summed per source and status by the store.
         let minute = MinuteCount.minute(of: now)
         let hour = try await store.minuteCounts(sinceMinute: minute - Int64(OverviewCharts.minutes) + 1)
-        let day = try await store.minuteCounts(sinceMinute: minute - OverviewCharts.shareMinutes + 1, measurePrefix: "status:")
-        let charts = OverviewCharts(hour.filter { !$0.measure.hasPrefix("status:") } + day, nowMilliseconds: now)
+        let day = try await store.ledgerTotals(sinceMinute: minute - OverviewCharts.shareMinutes + 1)
+        let charts = OverviewCharts(hour + day, nowMilliseconds: now)
         let ledgers = config.sources.filter { $0.keepsLedger || charts.hasLedger($0.id) }.map { charts.share($0.id) }
         return render("overview", [
             "title": "Overview", "destinations": rows, "store": storeKind, "instance": Self.instance,

@@ -126,7 +126,8 @@ enum PostgresSchema {
         ]),
         // The console's charts and attempt history (SPEC section 17). Each process adds its figures into its own rows
         // (`shard`), summed when read: instances never wait on each other's lock of one hot minute row. The minute
-        // leads the key, so the overview reads a range and pruning deletes one. Attempts lead with their job (read
+        // leads the key, so the overview reads a range and pruning deletes one; the ledger's figures (`status:`), summed
+        // over a day, have their own partial index. Attempts lead with their job (read
         // per job, deleted with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
         Migration(version: "v9-console-pictures", sql: [
             """
@@ -139,6 +140,7 @@ enum PostgresSchema {
                 job_id BIGINT NOT NULL, started_at BIGINT NOT NULL, duration BIGINT NOT NULL, status BIGINT, error TEXT,
                 response TEXT, outcome TEXT NOT NULL, PRIMARY KEY (job_id, started_at))
             """,
+            "CREATE INDEX minute_counts_ledger ON minute_counts (measure, subject, minute) INCLUDE (value) WHERE measure LIKE 'status:%'",
         ]),
     ]
 

@@ -57,17 +57,32 @@ extension PostgresStore {
         return byJob
     }
 
-    public func minuteCounts(sinceMinute: Int64, measurePrefix: String?) async throws(StoreError) -> [MinuteCount] {
+    public func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount] {
         try await withClient { connection, logger in
             var counts: [MinuteCount] = []
             // A sample (the backlog) is one row (shard ''); the rest are summed over the processes that added them.
             let rows = try await connection.query("""
                 SELECT subject, measure, minute, sum(value)::int8 FROM minute_counts
-                WHERE minute >= \(sinceMinute) AND (\(measurePrefix)::text IS NULL OR starts_with(measure, \(measurePrefix)::text))
+                WHERE minute >= \(sinceMinute) AND measure NOT LIKE 'status:%'
                 GROUP BY minute, subject, measure ORDER BY minute, subject, measure
                 """, logger: logger)
             for try await (subject, measure, minute, value) in rows.decode((String, String, Int64, Int64).self) {
                 counts.append(MinuteCount(subject: subject, measure: measure, minute: minute, value: value))
+            }
+            return counts
+        }
+    }
+
+    public func ledgerTotals(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount] {
+        try await withClient { connection, logger in
+            var counts: [MinuteCount] = []
+            // From the partial index `minute_counts_ledger` (its WHERE spelled as here): only the ledger's rows.
+            let rows = try await connection.query("""
+                SELECT subject, measure, sum(value)::int8 FROM minute_counts
+                WHERE measure LIKE 'status:%' AND minute >= \(sinceMinute) GROUP BY measure, subject
+                """, logger: logger)
+            for try await (subject, measure, value) in rows.decode((String, String, Int64).self) {
+                counts.append(MinuteCount(subject: subject, measure: measure, minute: sinceMinute, value: value))
             }
             return counts
         }
