@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.2.0"),
     ],
     targets: [
         // Pure domain: config, providers, canonical event, routing, signing. No servers, no database.
@@ -55,7 +57,7 @@ let package = Package(
         // The ingest use case (verify -> events -> routes -> store), for any front end.
         .target(
             name: "RelayIngest",
-            dependencies: ["RelayCore", "RelayStore"],
+            dependencies: ["RelayCore", "RelayStore", .product(name: "Tracing", package: "swift-distributed-tracing")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -69,6 +71,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +95,9 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                // The OTLP exporter, bootstrapped by `relay serve` only when OTEL_* variables ask for it.
+                .product(name: "OTel", package: "swift-otel"),
             ],
             swiftSettings: swiftSettings
         ),

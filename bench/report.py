@@ -194,6 +194,20 @@ def main() -> None:
             None if share is None else share >= 0.95)
         cpu_row(row, "ingest with filters", f)
 
+    # Tracing on (TRACING=1): the same loads, every request and attempt a span exported over OTLP to a loopback sink.
+    for key, base, name in (("b_traced", r.get("b"), "B traced"), ("ingest_traced", i, "ingest only traced")):
+        t = r.get(key)
+        if not t or not base:
+            continue
+        tw, bw0 = t.get("wrk", {}), base.get("wrk", {})
+        share = tw["rps"] / bw0["rps"] if tw.get("rps") and bw0.get("rps") else None
+        row(f"{name} (always_on, OTLP/HTTP to a sink), requests/s (of tracing off)", f"{fmt(tw.get('rps'))} ({fmt(share, 3)})")
+        row(f"{name}: ack p50 / p99 (wrk); non-2xx", f"{fmt(tw.get('p50_ms'), 2)} / {fmt(tw.get('p99_ms'), 2)} ms; {fmt(tw.get('non2xx'))}")
+        off = (base.get("cpu") or {}).get("us_per_request", {}).get("relay")
+        on = (t.get("cpu") or {}).get("us_per_request", {}).get("relay")
+        row(f"{name}: relay CPU per request, µs (tracing off -> on)", f"{fmt(off, 1)} -> {fmt(on, 1)}")
+        cpu_row(row, name, t)
+
     led = r.get("ledger")
     if led:
         lw, lm = led.get("wrk", {}), led.get("metrics", {})

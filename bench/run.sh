@@ -33,6 +33,7 @@ CALLGRIND_DURATION=${CALLGRIND_DURATION:-20s}  # the measured load under callgri
 LEDGER=${LEDGER:-1}                 # 0 skips section ledger (ingest's set-up fed 8x8 status events: the receipt ledger's cost)
 LEDGER_EVENTS=${LEDGER_EVENTS:-$EVENTS}  # section ledger: distinct 8x8 status requests (3 statuses per umid, shuffled)
 PG=${PG:-1}                         # 0 skips sections pg1 and pg2 (relay on PostgreSQL: one instance; two behind nginx)
+TRACING=${TRACING:-0}               # 1 runs B and ingest again with tracing on (b_traced, ingest_traced: always_on, OTLP to a sink)
 SECRET=bench-line-channel-secret
 EIGHTXEIGHT_TOKEN=bench-8x8-bearer-token
 TOKEN=bench-admin-token
@@ -212,7 +213,12 @@ STARTUP=""; LAUNCHED=0
 start_relay() {  # start_relay DIR [INGEST_PORT] -> RELAY_PID, STARTUP (seconds from launch to /readyz 200)
   local dir=$1 port=${2:-$INGEST_PORT} t0 t1
   t0=$(date +%s%N); LAUNCHED=$t0
-  "$RELAY" serve --config "$dir/routes.yaml" >>"$dir/relay.log" 2>&1 &
+  if [ -n "${RELAY_ENV:-}" ]; then
+    # shellcheck disable=SC2086  # RELAY_ENV is a list of NAME=VALUE words; env execs relay (same pid)
+    env $RELAY_ENV "$RELAY" serve --config "$dir/routes.yaml" >>"$dir/relay.log" 2>&1 &
+  else
+    "$RELAY" serve --config "$dir/routes.yaml" >>"$dir/relay.log" 2>&1 &
+  fi
   RELAY_PID=$!
   PIDS+=("$RELAY_PID")
   until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" 2>/dev/null; do
@@ -311,6 +317,29 @@ if [ "$INGEST_ONLY" = 1 ]; then
   lib put "$RESULTS" ingest.rss "$(lib rss "$RELAY_PID")"
   lib put "$RESULTS" ingest.metrics "$(lib metrics "$ADMIN/metrics")"
   stop_relay "$WORK/ingest"
+fi
+
+# --- B and ingest with tracing on (SPEC section 15): every request and attempt a span, exported to a sink ----------
+# The sink is a small OTLP/HTTP server on loopback (bench/otlp_sink.py); its CPU is counted apart from relay's.
+if [ "$TRACING" = 1 ]; then
+  read -r OTLP_PORT <<<"$(lib freeport 1)"
+  python3 "$BENCH/otlp_sink.py" "$OTLP_PORT" "$WORK/otlp.stats" >"$WORK/otlp.log" 2>&1 &
+  OTLP_PID=$!; PIDS+=("$OTLP_PID")
+  RELAY_ENV="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=always_on OTEL_SERVICE_NAME=relay-bench"
+  log "b_traced: B with tracing on (always_on, OTLP/HTTP to a sink on loopback)"
+  mkdir -p "$WORK/b_traced"; write_config "$WORK/b_traced"
+  start_relay "$WORK/b_traced"
+  EXTRA_CPU="otlp-sink=$OTLP_PID" measure_relay b_traced "$WORK/b_traced" "$WORK/single.tsv" 0
+  log "ingest_traced: ingest with tracing on"
+  mkdir -p "$WORK/ingest_traced"; write_config "$WORK/ingest_traced" "$DEST_CONCURRENCY" 0 "message.*"
+  start_relay "$WORK/ingest_traced"
+  sleep "$SETTLE"
+  lib put "$RESULTS" ingest_traced.wrk "$(run_wrk ingest_traced "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay="$RELAY_PID" nginx="$NGINX_PID" otlp-sink="$OTLP_PID")"
+  lib put "$RESULTS" ingest_traced.rss "$(lib rss "$RELAY_PID")"
+  stop_relay "$WORK/ingest_traced"
+  RELAY_ENV=""
+  lib put "$RESULTS" otlp_sink "\"$(cat "$WORK/otlp.stats" 2>/dev/null || echo '0 0')\""
+  stop_pid "$OTLP_PID"
 fi
 
 # --- ingest with filters: ingest only's load, every route with a three-key `where` (SPEC section 16) ------------------

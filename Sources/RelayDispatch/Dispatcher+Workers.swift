@@ -53,7 +53,7 @@ extension Dispatcher {
         let started = workers.withLock { running -> [DestinationWorker] in
             for (id, worker) in running where !wanted.contains(id) { worker.doorbell.ring() }
             let new = wanted.filter { running[$0] == nil }.map {
-                DestinationWorker(id: $0, config: config, store: store, forwarder: forwarder, outcomes: outcomes, pauses: pauses, logger: logger)
+                DestinationWorker(id: $0, config: config, store: store, forwarder: forwarder, outcomes: outcomes, pauses: pauses, hook: hook, logger: logger)
             }
             for worker in new { running[worker.id] = worker }
             return new

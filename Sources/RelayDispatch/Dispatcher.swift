@@ -4,6 +4,7 @@ import RelayCore
 import RelayStore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Forwards stored jobs to their destinations: one worker per destination, outcomes group-committed,
 /// woken by ingest commits, with a slow poll for retries and for jobs made due by other processes.
@@ -30,7 +31,13 @@ public final class Dispatcher: Service, Sendable {
     /// How often an instance says it is alive when no pause changes.
     static let ackInterval: Duration = .seconds(2)
 
-    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
+    /// Runs around each attempt: a CLIENT span per attempt when tracing is on (``TracedAttempt``), else nothing.
+    let hook: any AttemptHook
+
+    /// `tracer` set: each attempt is a span in the trace stored with its event, sent on as `traceparent`.
+    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil,
+                tracer: (any Tracer)? = nil) {
+        self.hook = tracer.map { TracedAttempt(tracer: $0) } ?? PlainAttempt()
         self.turn = turn ?? HousekeepingTurn(store: store)
         self.config = config
         self.store = store

@@ -1,5 +1,6 @@
 import RelayCore
 import RelayStore
+import Tracing
 
 /// The ingest use case, apart from any transport: find the source, check the peer, verify the credential over the
 /// exact bytes, split and normalize the body, route each event, and store them with their jobs in one commit.
@@ -11,10 +12,14 @@ public struct Intake: Sendable {
     public let store: any Store
     /// Called after a commit that created delivery jobs, so the dispatcher starts at once.
     let onJobsCreated: @Sendable () -> Void
+    /// Set when tracing is on (SPEC section 15): verify, parse and the store commit become child spans of the current
+    /// one, and its context is stored with the events. Nil: no span, nothing serialized.
+    let tracer: (any Tracer)?
 
-    public init(config: LiveConfig, store: any Store, onJobsCreated: @escaping @Sendable () -> Void = {}) {
+    public init(config: LiveConfig, store: any Store, tracer: (any Tracer)? = nil, onJobsCreated: @escaping @Sendable () -> Void = {}) {
         self.config = config
         self.store = store
+        self.tracer = tracer
         self.onJobsCreated = onJobsCreated
     }
 
@@ -67,15 +72,27 @@ public struct Intake: Sendable {
     ) async throws(Refusal) -> Receipt {
         let provider = source.provider
         let credential = header(provider.credentialHeader)
-        guard provider.verify(credential: credential, body: body, source: source) else {
+        let verified = await step("relay.verify") { span in
+            let verified = provider.verify(credential: credential, body: body, source: source)
+            if !verified { span?.setStatus(SpanStatus(code: .error, message: "the credential does not verify")) }
+            return verified
+        }
+        guard verified else {
             throw .invalidCredential(header: provider.credentialHeader, present: credential != nil)
         }
         let now = Timestamp.nowMilliseconds()
+        let parsed = await step("relay.parse") { span in
+            let parsed = Result { () throws(PayloadError) in try provider.events(from: body, sourceID: source.id, receivedAtMilliseconds: now) }
+            switch parsed {
+            case .success(let events): span?.attributes["relay.event.count"] = events.count
+            case .failure(let error): span?.setStatus(SpanStatus(code: .error, message: error.message))
+            }
+            return parsed
+        }
         let events: [IncomingEvent]
-        do {
-            events = try provider.events(from: body, sourceID: source.id, receivedAtMilliseconds: now)
-        } catch {
-            throw .invalidPayload(error.message)
+        switch parsed {
+        case .success(let list): events = list
+        case .failure(let error): throw .invalidPayload(error.message)
         }
         if events.isEmpty { return Receipt(accepted: 0, duplicates: 0, redeliveries: 0) }
 
@@ -85,9 +102,19 @@ public struct Intake: Sendable {
             if !keepsLedger { event.status = nil }
             return Self.routed(event, sourceID: source.id, config: config)
         }
+        var request = Self.request(items, source: source, config: config, now: now)
+        request.traceContext = storedTraceContext()
+        let stored = await step("relay.store.commit") { span in
+            do throws(StoreError) {
+                return Result<[IngestOutcome], StoreError>.success(try await store.ingestEvents(request))
+            } catch {
+                span?.setStatus(SpanStatus(code: .error, message: error.context))
+                return .failure(error)
+            }
+        }
         let outcome: [IngestOutcome]
         do {
-            outcome = try await store.ingestEvents(Self.request(items, source: source, config: config, now: now))
+            outcome = try stored.get()
         } catch where error.kind == .rejected {
             // Alone in its commit (the writer isolates it), the database still refused a value of this request.
             throw .invalidPayload("a value of this request cannot be stored: \(error.cause ?? error.context)")

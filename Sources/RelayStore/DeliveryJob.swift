@@ -24,12 +24,16 @@ public struct DeliveryJob: Sendable {
     /// The same on this process's monotonic clock, counted from before the claim was sent (so never late): what the
     /// worker checks before it starts an attempt, whatever this host's wall clock says.
     public var leaseEnd: ContinuousClock.Instant = .now
+    /// The trace of the request that stored the job's event (SPEC section 15): each attempt's span joins it.
+    public var traceContext: StoredTraceContext?
 
     public init(
         id: Int64, destination: String, attempts: Int, eventID: String, sourceID: String, provider: ProviderKind, type: String,
-        canonical: [UInt8], passthrough: [UInt8]?, subject: String? = nil, lease: Int64 = 0, leaseUntilMilliseconds: Int64 = 0
+        canonical: [UInt8], passthrough: [UInt8]?, subject: String? = nil, lease: Int64 = 0, leaseUntilMilliseconds: Int64 = 0,
+        traceContext: StoredTraceContext? = nil
     ) {
         self.id = id
+        self.traceContext = traceContext
         self.subject = subject
         self.lease = lease
         self.leaseUntilMilliseconds = leaseUntilMilliseconds

@@ -145,11 +145,14 @@ public struct IngestRequest: Sendable {
     /// Destinations that order their jobs by subject (`ordering: subject`): a job of an event with a subject is held
     /// while an earlier one of that subject is unfinished.
     public var orderedDestinations: [String]
+    /// The trace of the request these events came in (SPEC section 15), stored with each of them; nil with tracing off.
+    public var traceContext: StoredTraceContext?
 
     public init(sourceID: String, provider: ProviderKind, receivedAtMilliseconds: Int64, dedupExpiresAtMilliseconds: Int64,
                 messageExpiresAtMilliseconds: Int64? = nil, expectReceiptMilliseconds: Int64? = nil, events: [Event],
-                orderedDestinations: [String] = []) {
+                orderedDestinations: [String] = [], traceContext: StoredTraceContext? = nil) {
         self.orderedDestinations = orderedDestinations
+        self.traceContext = traceContext
         self.sourceID = sourceID
         self.provider = provider
         self.receivedAtMilliseconds = receivedAtMilliseconds

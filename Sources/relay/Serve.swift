@@ -20,7 +20,10 @@ struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw CommandFailure.exit("unknown log level \"\(levelText)\" (use trace, debug, info, notice, warning, error or critical)")
         }
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        // With tracing on, a line written inside a span carries its `trace_id` and `span_id` (SPEC section 15).
+        let traced = TracingSetup.isRequested(ProcessInfo.processInfo.environment)
+        LoggingSystem.bootstrap({ label, provider in JSONLogHandler(label: label, level: level, metadataProvider: provider) },
+                                metadataProvider: traced ? TracingSetup.loggingMetadataProvider : nil)
         let logger = Logger(label: "relay")
         let config = try options.load()
         // The repository's development secrets are public: on a reachable address they would let anyone forge webhooks.

@@ -53,6 +53,19 @@ struct RouteFilterTests {
         #expect(issues.first { $0.path == "routes[0].where.data.x.within" }?.message.contains("unknown operator") == true)
     }
 
+    /// The mistakes a first filter makes: a member of `data` without `data.`, a misspelt root, and `data.progress`,
+    /// which the store writes after routing (a filter on it would silently never match).
+    @Test func commonPathMistakesGetAHint() {
+        let issues = Fixture.issues(Fixture.document(
+            destinations: "  crm:\n    url: http://crm.internal/x\n",
+            routes: "  - where:\n      status: undelivered\n      subjet: u-1\n      data.progress.advanced: true\n    to: [crm]\n"))
+        func message(_ path: String) -> String { issues.first { $0.path == path }?.message ?? "none in \(issues)" }
+        #expect(message("routes[0].where.status").contains("did you mean data.status?"))
+        #expect(message("routes[0].where.subjet").contains("did you mean subject?"))
+        #expect(message("routes[0].where.data.progress.advanced").contains("advancing_only"))
+        #expect(issues.allSatisfy { $0.line != nil }, "\(issues)")
+    }
+
     @Test func filtersReadTheNormalizedEventAndTheStoredBytesAlike() throws {
         let config = try Self.config("""
               - types: ["delivery.*"]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RelayCore
 import RelayTestSupport
 import Testing
@@ -12,7 +13,7 @@ extension DeliveryEngine {
         static let token = "eight-filter-token"
         static let secret = "whsec_" + Data("route-filter-signing-key".utf8).base64EncodedString()
 
-        static func yaml(receiver: String, alertsChannels: String = "[whatsapp, viber]") -> String {
+        static func yaml(receiver: String, alertsChannels: String = "[whatsapp, viber]", analyticsBatch: Int? = nil) -> String {
             """
             retry: [200ms]
             sources:
@@ -30,7 +31,7 @@ extension DeliveryEngine {
               analytics:
                 url: \(receiver)/analytics
                 secret: \(secret)
-                redact: [data.recipient, data.raw]
+                redact: [data.recipient, data.raw]\(analyticsBatch.map { "\n    batch: \($0)\n    concurrency: 1" } ?? "")
             routes:
               - types: ["delivery.*"]
                 where:
@@ -118,6 +119,39 @@ extension DeliveryEngine {
                     #expect(analytics.contains("without data.recipient, data.raw") && !analytics.contains("6512345678"))
                     let alertsLine = try #require(result.stdout.split(separator: "\n").first { $0.contains("-> alerts:") })
                     #expect(alertsLine.contains("6512345678"))
+                }
+            }
+        }
+    
+        /// The Standard Webhooks project's own verifier (Python) accepts every redacted body, single and batched: the
+        /// signature covers the body as redacted. The first analytics request is answered slowly so the events behind
+        /// it wait and go as a batch.
+        @Test(.enabled(if: OptionalTool.pythonStandardWebhooks.isAvailable, Comment(rawValue: OptionalTool.pythonStandardWebhooks.skipReason)))
+        func redactedSingleAndBatchBodiesVerifyWithTheStandardWebhooksLibrary() async throws {
+            let firstAnalytics = Mutex(true)
+            let slowFirst: @Sendable (Hit) -> Reply = { hit in
+                guard hit.path.hasSuffix("/analytics") else { return .ok }
+                return firstAnalytics.withLock { first in defer { first = false }; return first ? Reply(delay: .milliseconds(500)) : .ok }
+            }
+            try await Receiver.with(slowFirst) { receiver in
+                try await RelayProcesses.with(Self.yaml(receiver: receiver.url, analyticsBatch: 10)) { relays in
+                    _ = try await relays.start()
+                    let url = relays.webhookURL("eightxeight")
+                    for n in 0..<6 {
+                        #expect(try await Self.send(url, Self.status("b\(n)", "delivered", channel: "sms", clientID: "order-\(n)")) == 200)
+                    }
+                    func analytics() -> [Hit] { receiver.hits.filter { $0.path.hasSuffix("/analytics") } }
+                    let events = { analytics().reduce(0) { $0 + (((try? JSONParser.parse($1.body))?.arrayValue?.count) ?? 0) } }
+                    #expect(await eventually(timeout: .seconds(10)) { events() == 6 }, "analytics got \(events()) events")
+                    let hits = analytics()
+                    #expect(hits.contains { ((try? JSONParser.parse($0.body))?.arrayValue?.count ?? 0) > 1 }, "no batch of several events")
+                    #expect(hits.allSatisfy { !$0.text.contains("6512345678") && !$0.text.contains("recipient") })
+                    let verdicts = try StandardWebhooksLibrary.verify(secret: Self.secret, hits: hits)
+                    #expect(verdicts.count == hits.count && verdicts.allSatisfy { $0 == "ok" }, "\(verdicts)")
+                    // Not vacuous: one byte changed fails it.
+                    var tampered = try #require(hits.last)
+                    tampered.body[tampered.body.count / 2] ^= 0x01
+                    #expect(try StandardWebhooksLibrary.verify(secret: Self.secret, hits: [tampered]).first?.hasPrefix("fail") == true)
                 }
             }
         }

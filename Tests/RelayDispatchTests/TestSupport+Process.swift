@@ -81,7 +81,8 @@ final class RelayProcesses: Sendable {
             process.executableURL = URL(fileURLWithPath: try Self.executable())
             process.arguments = ["serve", "--config", configPath]
         }
-        var environment = ProcessInfo.processInfo.environment
+        // Tracing only where a test asks for it (`environment`), whatever the test runner's own variables say.
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
         environment["RELAY_LOG_LEVEL"] = logLevel
         if let ports {
             environment["RELAY_TEST_LISTEN_PORT"] = String(ports.listen)

@@ -30,6 +30,8 @@ public struct OptionalTool: Sendable {
 
     /// Python's `jsonschema`, the independent validator of the canonical event schema.
     public static let pythonJSONSchema = OptionalTool(pythonModule: "jsonschema", install: "python3 -m pip install jsonschema")
+    /// Python's `standardwebhooks`, the Standard Webhooks project's own verifier, checking relay's signatures independently.
+    public static let pythonStandardWebhooks = OptionalTool(pythonModule: "standardwebhooks", install: "python3 -m pip install standardwebhooks")
     /// Headless Chromium and its WebDriver (`chromedriver`), which drive the console like an operator.
     public static let chromium = OptionalTool(
         name: "chromium and chromedriver", install: "apt-get install chromium chromium-driver",

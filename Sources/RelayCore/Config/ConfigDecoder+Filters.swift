@@ -26,6 +26,12 @@ extension ConfigDecoder {
                 valid = false
                 continue
             }
+            if text == "data.progress" || text.hasPrefix("data.progress.") {
+                error(conditionPath, key.mark?.line, "data.progress is written when the event is stored, after routing, so a filter "
+                      + "cannot read it; to send only statuses that advance a message, use advancing_only on the route")
+                valid = false
+                continue
+            }
             guard let test = filterTest(value, path: conditionPath) else {
                 valid = false
                 continue

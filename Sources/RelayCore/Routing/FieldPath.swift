@@ -18,7 +18,12 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
         if text.isEmpty { return "is empty" }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         if parts.contains(where: \.isEmpty) { return "has an empty segment (write names joined by single dots, e.g. data.status)" }
-        if !roots.contains(String(parts[0])) { return "must start with one of \(roots.joined(separator: ", "))" }
+        let root = String(parts[0])
+        if !roots.contains(root) {
+            // A typo of a root, or (most often) a member of `data` written without it: `status` for `data.status`.
+            let hint = KeySuggestion.closest(to: root, in: roots).map { $0 + text.dropFirst(root.count) } ?? "data.\(text)"
+            return "must start with one of \(roots.joined(separator: ", ")) (did you mean \(hint)?)"
+        }
         return nil
     }
 

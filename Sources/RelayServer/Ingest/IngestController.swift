@@ -5,23 +5,31 @@ import NIOCore
 import RelayCore
 import RelayIngest
 import RelayStore
+import Tracing
 
 /// `POST /webhooks/<source-id>` over HTTP: reads the body within the limits, hands it to ``Intake`` (verify, parse,
 /// dedup + store) and only then answers. What is HTTP stays here; the use case is the intake's.
 public struct IngestController: Sendable {
     let intake: Intake
     let metrics: IngestMetrics
+    /// Set when tracing is on: each request is a SERVER span (see ``IngestController+Tracing``).
+    let tracer: (any Tracer)?
 
-    public init(intake: Intake, metrics: IngestMetrics = IngestMetrics()) {
+    public init(intake: Intake, metrics: IngestMetrics = IngestMetrics(), tracer: (any Tracer)? = nil) {
         self.intake = intake
         self.metrics = metrics
+        self.tracer = tracer
     }
 
     public func addRoutes(to router: Router<RelayRequestContext>) {
-        router.post("/webhooks/{source}") { request, context in try await self.receive(request, context: context) }
+        if let tracer {
+            router.post("/webhooks/{source}") { request, context in try await self.traced(request, context: context, tracer: tracer) }
+        } else {
+            router.post("/webhooks/{source}") { request, context in try await self.receive(request, context: context) }
+        }
     }
 
-    func receive(_ request: Request, context: RelayRequestContext) async throws -> Response {
+    func receive(_ request: Request, context: RelayRequestContext, span: (any Span)? = nil) async throws -> Response {
         let started = ContinuousClock.now
         let sourceID = context.parameters.get("source") ?? ""
         let loggedID = SourceID.loggable(sourceID)
@@ -30,7 +38,7 @@ public struct IngestController: Sendable {
         let label = config.source(sourceID) == nil ? "_unknown" : sourceID
         let result: Result<Response, APIError>
         do {
-            result = .success(try await handle(request, sourceID: sourceID, config: config, context: context))
+            result = .success(try await handle(request, sourceID: sourceID, config: config, context: context, span: span))
         } catch {
             result = .failure(error)
         }
@@ -53,7 +61,9 @@ public struct IngestController: Sendable {
         }
     }
 
-    private func handle(_ request: Request, sourceID: String, config: RelayConfig, context: RelayRequestContext) async throws(APIError) -> Response {
+    private func handle(
+        _ request: Request, sourceID: String, config: RelayConfig, context: RelayRequestContext, span: (any Span)?
+    ) async throws(APIError) -> Response {
         do {
             let source = try intake.source(sourceID, peer: context.remoteAddress?.ipAddress, in: config)
             let header = { (name: String) in HTTPField.Name(name).flatMap { request.headers[values: $0].first } }
@@ -62,6 +72,7 @@ public struct IngestController: Sendable {
             let receipt = try await intake.receive(body, for: source, in: config, header: header)
             metrics.events(source: sourceID, accepted: receipt.accepted, duplicates: receipt.duplicates, redeliveries: receipt.redeliveries,
                            advanced: receipt.advanced, stale: receipt.stale)
+            if let span { Self.record(receipt, on: span) }
             return Self.ack(accepted: receipt.accepted, duplicates: receipt.duplicates)
         } catch let refusal as Intake.Refusal {
             throw APIError(refusal, sourceID: sourceID)

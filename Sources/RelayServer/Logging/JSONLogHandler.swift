@@ -10,11 +10,14 @@ import RelayCore
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
+    /// Metadata of the moment (the current span's ids when tracing is on).
+    public var metadataProvider: Logger.MetadataProvider?
     let label: String
 
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
         self.logLevel = level
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -28,7 +31,9 @@ public struct JSONLogHandler: LogHandler {
         object.append("level", .string(event.level.rawValue))
         object.append("label", .string(label))
         object.append("message", .string(Redaction.mask(event.message.description)))
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { $1 } }
+        merged.merge(event.metadata ?? [:]) { $1 }
         for key in merged.keys.sorted() {
             object.append(key, Self.json(merged[key]!))
         }

@@ -8,6 +8,7 @@ import RelayDispatch
 import RelayIngest
 import RelayStore
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// relay wired together, the one place that does it (`relay serve` and the tests both build through here): the
@@ -26,21 +27,24 @@ public struct RelayApplication: Sendable {
     public typealias OnRunning = @Sendable (_ port: Int) async -> Void
 
     /// Builds every part from `initial`; `configPath` set enables reload on SIGHUP. Metrics go to `registry` (the
-    /// caller bootstraps the process's metrics system once, if at all).
+    /// caller bootstraps the process's metrics system once, if at all). `tracer` set: webhook requests and delivery
+    /// attempts are spans (SPEC section 15); nil: no span is made and no trace context serialized.
     public static func build(
         config initial: RelayConfig, configPath: String?, registry: PrometheusCollectorRegistry, logger: Logger,
-        shutdownGrace: Duration = .seconds(10), onIngestRunning: @escaping OnRunning = { _ in }, onAdminRunning: @escaping OnRunning = { _ in }
+        shutdownGrace: Duration = .seconds(10), tracer: (any Tracer)? = nil,
+        onIngestRunning: @escaping OnRunning = { _ in }, onAdminRunning: @escaping OnRunning = { _ in }
     ) throws -> RelayApplication {
         let store = try OpenedStore(initial.store, logger: logger).store
         let config = LiveConfig(initial)
         let client = Forwarder.makeClient(maxConcurrency: initial.destinations.map(\.concurrency).max() ?? 8)
         let turn = HousekeepingTurn(store: store)
         let stopping = StoppingFlag()
-        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace, turn: turn)
+        let dispatcher = Dispatcher(config: config, store: store, client: client, logger: logger, shutdownGrace: shutdownGrace, turn: turn,
+                                    tracer: tracer)
         let maxConnections = ListenerSettings.ingestMaxConnections(configured: initial.maxConnections, logger: logger)
         let budget = BodyBudget()
         let ingest = Application(
-            router: Routers.ingest(config: config, store: store, stopping: stopping, onJobsCreated: { dispatcher.wake() }),
+            router: Routers.ingest(config: config, store: store, stopping: stopping, tracer: tracer, onJobsCreated: { dispatcher.wake() }),
             server: ListenerSettings.ingestServer(initial, live: config, budget: budget),
             configuration: ListenerSettings.ingestConfiguration(initial, maxConnections: maxConnections),
             onServerRunning: { channel in await onIngestRunning(channel.localAddress?.port ?? 0) },
@@ -66,10 +70,13 @@ public struct RelayApplication: Sendable {
     /// writer stays off that preference: run on the event loops it took each group commit as soon as one request was
     /// queued, and groups shrank from about 30 requests to 23 (7 on the global executor as a preference), costing
     /// ingest throughput. Stopping is in reverse: the inner group (listeners first), then the store.
-    public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal], logger: Logger) -> ServiceGroup {
+    ///
+    /// `tracing`, the span exporter, starts first and so stops last: the spans of the last attempts still go out.
+    public func serviceGroup(gracefulShutdownSignals signals: [UnixSignal], logger: Logger, tracing: (any Service)? = nil) -> ServiceGroup {
         let rest = ServiceGroup(configuration: .init(services: services.dropFirst().map { .init(service: $0) }, logger: logger))
+        let first = tracing.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []
         return ServiceGroup(configuration: .init(
-            services: [.init(service: services[0]), .init(service: OnEventLoops(group: rest))],
+            services: first + [.init(service: services[0]), .init(service: OnEventLoops(group: rest))],
             gracefulShutdownSignals: signals, logger: logger))
     }
 

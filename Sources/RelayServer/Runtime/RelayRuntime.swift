@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import Metrics
@@ -7,8 +8,9 @@ import RelayDispatch
 import RelayCore
 import RelayStore
 import ServiceLifecycle
+import Tracing
 
-/// `relay serve`: bootstraps the process (metrics), builds the ``RelayApplication`` and runs it until SIGTERM or SIGINT.
+/// `relay serve`: bootstraps the process (metrics, and tracing when `OTEL_*` variables ask for it), builds the ``RelayApplication`` and runs it until SIGTERM or SIGINT.
 public struct RelayRuntime {
     public var configPath: String
     public var logger: Logger
@@ -28,11 +30,15 @@ public struct RelayRuntime {
         ]
         MetricsSystem.bootstrap(HelpedMetricsFactory(factory))
 
-        let application = try RelayApplication.build(config: initial, configPath: configPath, registry: registry, logger: logger)
-        let group = application.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var tracing: (tracer: any Tracer, service: any Service)?
+        if TracingSetup.isRequested(ProcessInfo.processInfo.environment) { tracing = try TracingSetup.bootstrap(logger: logger) }
+
+        let application = try RelayApplication.build(config: initial, configPath: configPath, registry: registry, logger: logger,
+                                                     tracer: tracing?.tracer)
+        let group = application.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger, tracing: tracing?.service)
         logger.info("relay starting", metadata: [
             "listen": .string(initial.listen.description), "admin.listen": .string(initial.adminListen.description),
-            "store": .string(initial.store.description),
+            "store": .string(initial.store.description), "tracing": .string(tracing == nil ? "off" : "on"),
         ])
         try await group.run()
         logger.info("relay stopped")

@@ -3,15 +3,18 @@ import Prometheus
 import RelayCore
 import RelayIngest
 import RelayStore
+import Tracing
 
 /// The two HTTP surfaces: ingest (public) and admin (loopback, token).
 public enum Routers {
     /// `POST /webhooks/<id>`, `/healthz`, `/readyz`.
-    public static func ingest(config: LiveConfig, store: any Store, stopping: StoppingFlag = StoppingFlag(),
+    /// `tracer` set (tracing on): each webhook request is a span, and so are its steps.
+    public static func ingest(config: LiveConfig, store: any Store, stopping: StoppingFlag = StoppingFlag(), tracer: (any Tracer)? = nil,
                               onJobsCreated: @escaping @Sendable () -> Void = {}) -> Router<RelayRequestContext> {
         let router = Router(context: RelayRequestContext.self)
         router.add(middleware: WebhookMethodMiddleware())  // before the routes: they take the middleware present when added
-        IngestController(intake: Intake(config: config, store: store, onJobsCreated: onJobsCreated)).addRoutes(to: router)
+        IngestController(intake: Intake(config: config, store: store, tracer: tracer, onJobsCreated: onJobsCreated), tracer: tracer)
+            .addRoutes(to: router)
         HealthController(store: store, stopping: stopping).addRoutes(to: router)
         return router
     }

@@ -31,6 +31,7 @@ enum PostgresConnectionURL {
         configuration.options.maximumConnections = 8
         // A commit that waits for a dead server answers 503 within seconds instead of holding the request.
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = sessionSettings
         return configuration
     }
 
@@ -51,8 +52,27 @@ enum PostgresConnectionURL {
             host: pooled.host ?? "localhost", port: pooled.port ?? 5432, username: pooled.username, password: pooled.password,
             database: pooled.database, tls: tls)
         direct.options.connectTimeout = .seconds(1)
+        direct.options.additionalStartupParameters = sessionSettings
         return direct
     }
+
+    /// Settings every session of relay's starts with (the server takes them from the startup message).
+    ///
+    /// `idle_in_transaction_session_timeout`: relay never leaves a transaction waiting on itself; its statements go
+    /// back to back and a commit is given up on after ``PostgresStore/commitDeadline``. A session idle inside a
+    /// transaction for longer is one relay abandoned: a connection cut without a word (a partition that drops packets,
+    /// no RST), where the server would otherwise keep the transaction, and the row locks of the jobs it was recording
+    /// or claiming, for as long as its TCP keepalive takes (two hours by default). `SKIP LOCKED` claims skip those
+    /// rows the whole time: their jobs look in flight and are never taken again. Ended by the server, the transaction
+    /// rolls back and the locks go (the fault suite's `partition_flows` found this).
+    static let sessionSettings: [(String, String)] = [
+        ("idle_in_transaction_session_timeout", "\(abandonedTransactionSeconds)s"),
+        ("application_name", "relay"),
+    ]
+
+    /// How long a transaction may wait on relay before the server ends its session: well over any pause between two
+    /// statements of one transaction, and below the default job lease (30 s).
+    static let abandonedTransactionSeconds = 5
 
     private static func tlsConfiguration(verification: CertificateVerification) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()

@@ -124,11 +124,17 @@ enum PostgresSchema {
             "CREATE INDEX jobs_held ON jobs (destination, subject, id) WHERE state = 'held'",
             "CREATE TABLE subject_heads (destination TEXT NOT NULL, subject TEXT NOT NULL, open BIGINT NOT NULL, PRIMARY KEY (destination, subject))",
         ]),
+        // The W3C trace context of the request that stored each event (SPEC section 15): an attempt on any instance,
+        // hours later, joins that request's trace. NULL when tracing is off; nullable columns rewrite no row.
+        Migration(version: "v8-trace-context", sql: [
+            "ALTER TABLE events ADD COLUMN traceparent TEXT",
+            "ALTER TABLE events ADD COLUMN tracestate TEXT",
+        ]),
         // The console's charts and attempt history (SPEC section 17). Each process adds its figures into its own rows
         // (`shard`), summed when read: instances never wait on each other's lock of one hot minute row. The minute
-        // leads the key, so the overview reads a range and pruning deletes one; the ledger's figures (`status:`), summed
-        // over a day, have their own partial index. Attempts lead with their job (read
-        // per job, deleted with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
+        // leads the key, so the overview reads a range and pruning deletes one; the ledger's figures (`status:`),
+        // summed over a day, have a partial index of their own. Attempts lead with their job (read per job, deleted
+        // with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
         Migration(version: "v9-console-pictures", sql: [
             """
             CREATE TABLE minute_counts (

@@ -32,17 +32,19 @@ extension PostgresStore {
                     updated_at = \(unescaped: now)
                 FROM picked WHERE j.id = picked.id
                 RETURNING j.id, j.attempts, j.event_row, j.lease_until, j.subject, picked.rank, picked.at)
-            SELECT c.id, c.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, c.lease_until, c.subject
+            SELECT c.id, c.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, c.lease_until, c.subject,
+                   e.traceparent, e.tracestate
             FROM claimed c JOIN events e ON e.id = c.event_row
             ORDER BY c.rank, c.at, c.id
             """, logger: logger)
         var jobs: [DeliveryJob] = []
-        for try await (id, attempts, eventID, sourceID, provider, type, canonical, passthrough, leaseUntil, subject)
-            in rows.decode((Int64, Int, String, String, String, String, ByteBuffer, ByteBuffer?, Int64, String?).self) {
+        for try await (id, attempts, eventID, sourceID, provider, type, canonical, passthrough, leaseUntil, subject, traceparent, tracestate)
+            in rows.decode((Int64, Int, String, String, String, String, ByteBuffer, ByteBuffer?, Int64, String?, String?, String?).self) {
             jobs.append(DeliveryJob(
                 id: id, destination: destination, attempts: attempts, eventID: eventID, sourceID: sourceID,
                 provider: ProviderKind(rawValue: provider), type: type, canonical: Array(canonical.readableBytesView),
-                passthrough: passthrough.map { Array($0.readableBytesView) }, subject: subject, lease: lease.token, leaseUntilMilliseconds: leaseUntil))
+                passthrough: passthrough.map { Array($0.readableBytesView) }, subject: subject, lease: lease.token, leaseUntilMilliseconds: leaseUntil,
+                traceContext: StoredTraceContext(traceparent: traceparent, tracestate: tracestate)))
         }
         return jobs
     }

@@ -105,16 +105,20 @@ extension PostgresStore {
         }
 
         let eventRows = try await connection.query("""
-            INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough)
+            INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough,
+                                traceparent, tracestate)
             SELECT source_id, event_id, provider, type, event_time, received_at, redelivery, canonical,
-                   CASE WHEN has_passthrough THEN passthrough END
+                   CASE WHEN has_passthrough THEN passthrough END, NULLIF(traceparent, ''), NULLIF(tracestate, '')
             FROM unnest(\(events.map(\.request.sourceID))::text[], \(events.map(\.item.event.id))::text[],
                         \(events.map(\.request.provider.rawValue))::text[], \(events.map(\.item.event.type))::text[],
                         \(events.map(\.item.event.eventTime))::int8[], \(events.map(\.request.receivedAtMilliseconds))::int8[],
                         \(events.map(\.item.event.redelivery))::bool[], \(canonical)::bytea[],
                         \(events.map(\.item.keepPassthrough))::bool[],
-                        \(events.map { $0.item.keepPassthrough ? ByteBuffer(bytes: $0.item.event.passthrough) : ByteBuffer() })::bytea[])
-                 AS u (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, has_passthrough, passthrough)
+                        \(events.map { $0.item.keepPassthrough ? ByteBuffer(bytes: $0.item.event.passthrough) : ByteBuffer() })::bytea[],
+                        \(events.map { $0.request.traceContext?.traceparent ?? "" })::text[],
+                        \(events.map { $0.request.traceContext?.tracestate ?? "" })::text[])
+                 AS u (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, has_passthrough, passthrough,
+                       traceparent, tracestate)
             RETURNING id, source_id, event_id
             """, logger: logger)
         // Accepted keys are unique in the group, so each names one new event row.

@@ -158,13 +158,21 @@ enum SQLiteSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9-trace-context") { db in
+            // The W3C trace context of the request that stored each event (SPEC section 15): a delivery attempt hours
+            // later joins that request's trace. NULL when tracing is off; adding nullable columns rewrites no row.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN traceparent TEXT;
+                ALTER TABLE events ADD COLUMN tracestate TEXT;
+                """)
+        }
         migrator.registerMigration("v10-console-pictures") { db in
             // The console's charts and attempt history (SPEC section 17). Minute figures lead with the minute: a
-            // group's upserts land on the tree's right edge, the overview reads the last hour (or day) as one range,
-            // and pruning is a range delete; the ledger's figures (`status:`), summed over a day, also have their own
-            // covering index, kept only for their rows. Attempts lead with their job: the event page reads a job's attempts as
-            // one range and pruning a job deletes them the same way (no foreign key: an outcome of a pruned job, held
-            // through an outage, inserts nothing instead of failing its batch).
+            // group's upserts land on the tree's right edge, the overview reads the last hour as one range, and
+            // pruning is a range delete; the ledger's figures (`status:`), summed over a day, also have a covering
+            // index of their own, kept only for their rows. Attempts lead with their job: the event page reads a job's
+            // attempts as one range and pruning a job deletes them the same way (no foreign key: an outcome of a
+            // pruned job, held through an outage, inserts nothing instead of failing its batch).
             try db.execute(sql: """
                 CREATE TABLE minute_counts (
                     minute INTEGER NOT NULL,

@@ -14,7 +14,8 @@ extension SQLiteStore {
     /// reads (each from its state's index) and one update. Lapsed claims come first: their jobs waited longest.
     static func claim(destination: String, now: Int64, limit: Int, lease: JobClaimLease, _ db: Database) throws -> [DeliveryJob] {
         let select = """
-            SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, j.subject
+            SELECT j.id, j.attempts, e.event_id, e.source_id, e.provider, e.type, e.canonical, e.passthrough, j.subject,
+                   e.traceparent, e.tracestate
             FROM jobs j JOIN events e ON e.id = j.event_row
             """
         var rows = try Row.fetchAll(db.cachedStatement(sql: select + """
@@ -30,11 +31,14 @@ extension SQLiteStore {
         let jobs = rows.map { row -> DeliveryJob in
             let canonical: Data = row[6]
             let passthrough: Data? = row[7]
+            let traceparent: String? = row[9]
+            let tracestate: String? = row[10]
             return DeliveryJob(
                 id: row[0], destination: destination, attempts: row[1], eventID: row[2],
                 sourceID: row[3], provider: ProviderKind(rawValue: row[4]),
                 type: row[5], canonical: Array(canonical), passthrough: passthrough.map { Array($0) }, subject: row[8],
-                lease: lease.token, leaseUntilMilliseconds: lease.untilMilliseconds)
+                lease: lease.token, leaseUntilMilliseconds: lease.untilMilliseconds,
+                traceContext: StoredTraceContext(traceparent: traceparent, tracestate: tracestate))
         }
         try db.execute(sql: """
             UPDATE jobs SET state = 'in_flight', lease = ?, lease_until = ?, updated_at = ? WHERE id IN (\(idList(jobs.map(\.id))))

@@ -142,8 +142,9 @@ public final class SQLiteStore: GroupCommittingStore {
             WHERE dedup_keys.expires_at <= ?
             """)
         let event = try db.cachedStatement(sql: """
-            INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (source_id, event_id, provider, type, event_time, received_at, redelivery, canonical, passthrough,
+                                traceparent, tracestate)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let job = try db.cachedStatement(sql: """
             INSERT INTO jobs (event_row, destination, state, subject, attempts, next_attempt_at, created_at, updated_at)
@@ -167,6 +168,7 @@ public final class SQLiteStore: GroupCommittingStore {
             try event.execute(arguments: [
                 request.sourceID, e.id, request.provider.rawValue, e.type, e.eventTime, now, e.redelivery,
                 Data(progress.map(e.canonical(with:)) ?? e.canonical), item.keepPassthrough ? Data(e.passthrough) : nil,
+                request.traceContext?.traceparent, request.traceContext?.tracestate,
             ])
             let row = db.lastInsertedRowID
             try keyRow.execute(arguments: [row, request.sourceID, e.id])
