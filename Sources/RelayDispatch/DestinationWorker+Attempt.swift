@@ -47,7 +47,10 @@ extension DestinationWorker {
             // The event's own fault, not the destination's: a probe that could not be sent tells nothing, so the
             // circuit probes again with the next job rather than stay half-open with nothing in flight.
             circuit.abandonProbe()
-            for job in jobs { finish(job, JobOutcome(claim: job.claim, state: .dead, attempts: job.attempts + 1, error: error.description)) }
+            let attempt = AttemptRecord(destination: id, startedAtMilliseconds: now, durationMilliseconds: 0)
+            for job in jobs {
+                finish(job, JobOutcome(claim: job.claim, state: .dead, attempts: job.attempts + 1, error: error.description, attempt: attempt))
+            }
             return
         }
         if result.error == .cancelled {
@@ -60,7 +63,9 @@ extension DestinationWorker {
             }
             return
         }
-        metrics.record(requestDuration: ContinuousClock.now - started)
+        let duration = ContinuousClock.now - started
+        metrics.record(requestDuration: duration)
+        let attempt = AttemptRecord(destination: id, startedAtMilliseconds: now, durationMilliseconds: duration.milliseconds)
         let policy = RetryPolicy(schedule: config.retrySchedule(for: id), jitter: config.retryJitter)
         // One clock reading for the whole batch: retries due a millisecond apart would be claimed, and sent, apart.
         let finished = Timestamp.nowMilliseconds()
@@ -75,6 +80,7 @@ extension DestinationWorker {
             if destination.breaker != nil, reading == .unhealthy, let held = Self.held(job, outcome, circuit: circuit, policy: policy, nowMilliseconds: finished) {
                 outcome = held
             }
+            outcome.attempt = attempt
             finish(job, outcome)
         }
     }

@@ -192,6 +192,12 @@ public final class Dispatcher: Service, Sendable {
         let now = Timestamp.nowMilliseconds()
         guard let stats = try? await store.stats(nowMilliseconds: now, countingEvents: false) else { return }
         statsCache.withLock { $0 = (stats, now) }
+        // The console's backlog chart: the minute's last sample, from the counts just taken (the turn holder's only).
+        // `pending` counts held jobs too (waiting behind their subject's head, SPEC section 14): they are backlog.
+        var backlog: [String: Int] = [:]
+        for d in stats.destinations { backlog[d.destination] = d.pending + d.inFlight }
+        for d in config.current.destinations where backlog[d.id] == nil { backlog[d.id] = 0 }
+        try? await store.sampleBacklog(backlog, nowMilliseconds: now)
         var seen = Set<String>()
         for d in stats.destinations {
             seen.insert(d.destination)
@@ -203,9 +209,12 @@ public final class Dispatcher: Service, Sendable {
         metrics.dedupKeys(stats.dedupKeys)
     }
 
-    /// Delivered jobs are kept five minutes (for `stats`), then removed with their events, in bounded batches.
+    /// Delivered jobs are kept five minutes (for `stats`), then removed with their events and attempts, in bounded
+    /// batches; minute figures are kept 48 hours.
     func prune() async {
-        let cutoff = Timestamp.nowMilliseconds() - 5 * 60_000
+        let now = Timestamp.nowMilliseconds()
+        _ = try? await store.pruneMinuteCounts(beforeMinute: MinuteCount.minute(of: now - MinuteCount.keptMilliseconds))
+        let cutoff = now - 5 * 60_000
         for _ in 0..<20 {
             guard let removed = try? await store.prune(finishedBeforeMilliseconds: cutoff, limit: 20_000), removed > 0, !Task.isShuttingDownGracefully else { return }
         }

@@ -118,6 +118,9 @@ public struct JobOutcome: Sendable {
     public var error: String?
     /// The start of a failed attempt's response, as ``PrintableText`` keeps it; at most ``maxResponseBytes``.
     public var response: String?
+    /// The attempt this outcome ends, when one was made (nil for a job put back unattempted): stored in the job's
+    /// attempt history and counted in its destination's minute.
+    public var attempt: AttemptRecord?
 
     /// The longest error text an outcome keeps, in bytes.
     public static let maxErrorBytes = 1024
@@ -126,8 +129,10 @@ public struct JobOutcome: Sendable {
 
     /// An outcome; `error` and `response` come from outside (a backend, a client library) and are made safe to store
     /// here, so no value they carry can fail the batch they are written in.
-    public init(claim: JobClaim, state: State, attempts: Int, nextAttemptAtMilliseconds: Int64 = 0, status: Int? = nil, error: String? = nil, response: String? = nil) {
+    public init(claim: JobClaim, state: State, attempts: Int, nextAttemptAtMilliseconds: Int64 = 0, status: Int? = nil, error: String? = nil, response: String? = nil,
+                attempt: AttemptRecord? = nil) {
         self.claim = claim
+        self.attempt = attempt
         self.state = state
         self.attempts = attempts
         self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds

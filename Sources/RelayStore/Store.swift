@@ -83,8 +83,22 @@ public protocol Store: Service {
     func event(sourceID: String, eventID: String) async throws(StoreError) -> EventDetail?
     /// Moves dead letters (all, or these ids; optionally of one destination) back to pending with a fresh schedule.
     func replay(ids: [Int64]?, destination: String?, nowMilliseconds: Int64) async throws(StoreError) -> Int
-    /// Deletes delivered jobs finished before `cutoff` and events with no job left; at most `limit` of each.
+    /// Deletes delivered jobs finished before `cutoff` (with their attempts) and events with no job left; at most
+    /// `limit` of each.
     func prune(finishedBeforeMilliseconds cutoff: Int64, limit: Int) async throws(StoreError) -> Int
+
+    // MARK: Minute counts (SPEC section 17)
+
+    /// The minute figures from `sinceMinute` on (summed over the instances that wrote them), in minute order; the
+    /// ledger's (`status:` measures) left out: ``ledgerTotals(sinceMinute:)`` reads those.
+    func minuteCounts(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount]
+    /// The ledger's flows (`status:` measures) from `sinceMinute` on, summed by the store per source and status: one
+    /// row each, stamped `sinceMinute` (a day of them is some 26,000 minute rows with three ledger sources).
+    func ledgerTotals(sinceMinute: Int64) async throws(StoreError) -> [MinuteCount]
+    /// Sets each destination's pending backlog (pending and in-flight jobs) for the minute of `nowMilliseconds`.
+    func sampleBacklog(_ pending: [String: Int], nowMilliseconds: Int64) async throws(StoreError)
+    /// Deletes minute figures older than `beforeMinute`; returns how many.
+    func pruneMinuteCounts(beforeMinute: Int64) async throws(StoreError) -> Int
 }
 
 /// One verified request's events and where each must go.
@@ -231,10 +245,13 @@ public struct EventDetail: Sendable, Equatable {
         public var lastStatus: Int?
         public var lastError: String?
         public var lastResponse: String?
+        /// Every attempt made, oldest first.
+        public var history: [StoredAttempt]
 
         public init(id: Int64, destination: String, state: String, attempts: Int, nextAttemptAtMilliseconds: Int64,
-                    updatedAtMilliseconds: Int64, lastStatus: Int?, lastError: String?, lastResponse: String?) {
+                    updatedAtMilliseconds: Int64, lastStatus: Int?, lastError: String?, lastResponse: String?, history: [StoredAttempt] = []) {
             self.id = id
+            self.history = history
             self.destination = destination
             self.state = state
             self.attempts = attempts

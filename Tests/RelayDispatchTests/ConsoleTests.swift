@@ -138,6 +138,14 @@ extension DeliveryEngine {
                 let overview = try await browser.get("/")
                 #expect(overview.status == 200)
                 #expect(overview.html.contains("<th scope=\"row\">crm</th>") && overview.html.contains("Store: sqlite"))
+                // The charts: inline SVG per destination and source, a reload every 10 s, the CSP untouched.
+                #expect(overview.html.contains(#"<meta http-equiv="refresh" content="10">"#) && overview.html.contains("Charts drawn at"))
+                #expect(overview.html.contains(#"id="chart-destination-crm""#) && overview.html.contains(#"id="chart-source-line""#))
+                // Four events, each refused twice (`retry: [100ms]`), summed over the minutes they fell in.
+                #expect(ConsolePicturesBrowserTests.sum(overview.html, chart: "chart-destination-crm", label: "failed attempts") == 8)
+                #expect(ConsolePicturesBrowserTests.sum(overview.html, chart: "chart-destination-crm", label: "delivered") == 0)
+                #expect(ConsolePicturesBrowserTests.sum(overview.html, chart: "chart-source-line", label: "accepted") == 4)
+                #expect(overview.headers["Content-Security-Policy"].first == "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
                 let signOut = try await browser.post("/logout", [("csrf", overview.csrf ?? "")])
                 #expect(signOut.status == 303 && signOut.location == "/login")
                 #expect(try await browser.get("/").location == "/login")
@@ -185,6 +193,11 @@ extension DeliveryEngine {
                 #expect(body["event"]?["id"]?.stringValue == ids[0])
                 #expect(body["deliveries"]?.arrayValue?.map { $0["state"]?.stringValue } == ["dead", "dead"])
                 #expect(body["deliveries"]?.arrayValue?.first?["last_response"]?.stringValue == "backend says no")
+                // Every attempt (SPEC section 17): `retry: [100ms]` makes two per job, both refused.
+                let history = body["deliveries"]?.arrayValue?.first?["history"]?.arrayValue ?? []
+                #expect(history.map { $0["status"]?.int64Value } == [500, 500] && history.map { $0["outcome"]?.stringValue } == ["pending", "dead"])
+                #expect(history.allSatisfy { $0["response"]?.stringValue == "backend says no" && $0["error"]?.stringValue == "HTTP 500" })
+                #expect(event.html.contains("Attempts to crm") && event.html.components(separatedBy: "<tr class=\"attempt\">").count == 5)
                 // A message in the ledger.
                 let umid = UUID().uuidString.lowercased()
                 for state in ["queued", "read"] {

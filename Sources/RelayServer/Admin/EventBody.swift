@@ -2,8 +2,20 @@ import RelayCore
 import RelayStore
 
 /// `GET /admin/events/<source-id>/<event-id>`: the canonical event as stored, and per destination its job's state,
-/// attempts, next attempt, last status, error and response snippet.
+/// attempts, next attempt, last status, error and response snippet, and every attempt it made (SPEC section 17).
 enum EventBody {
+    /// One attempt: `{"at", "duration_ms", "status", "error", "response", "outcome"}`.
+    static func attempt(_ attempt: StoredAttempt) -> JSONValue {
+        var a = JSONObject()
+        a.append("at", .string(Timestamp.format(epochMilliseconds: attempt.startedAtMilliseconds)))
+        a.append("duration_ms", .integer(attempt.durationMilliseconds))
+        a.append("status", attempt.status.map { .integer($0) } ?? .null)
+        a.append("error", attempt.error.map(JSONValue.string) ?? .null)
+        a.append("response", attempt.response.map(JSONValue.string) ?? .null)
+        a.append("outcome", .string(attempt.outcome))
+        return .object(a)
+    }
+
     static func json(_ detail: EventDetail) -> JSONValue {
         var object = JSONObject()
         object.append("source_id", .string(detail.sourceID))
@@ -22,6 +34,7 @@ enum EventBody {
             j.append("last_status", job.lastStatus.map { .integer($0) } ?? .null)
             j.append("last_error", job.lastError.map(JSONValue.string) ?? .null)
             j.append("last_response", job.lastResponse.map(JSONValue.string) ?? .null)
+            j.append("history", .array(job.history.map(attempt)))
             return .object(j)
         }))
         return .object(object)

@@ -37,6 +37,8 @@ struct ConsoleController: Sendable {
     static let sessionLifetime: Duration = .seconds(12 * 3600)
     /// Counts this console took itself, when housekeeping's are not at hand (another instance holds the turn).
     let counted = CountsCache()
+    /// How often the overview reloads itself (SPEC section 17).
+    static let refreshSeconds = 10
     static let instance = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
 
     func addRoutes(to router: Router<RelayRequestContext>) {
@@ -100,9 +102,20 @@ struct ConsoleController: Sendable {
         case .sqlite: storeKind = "sqlite"
         case .postgres: storeKind = "postgres"
         }
+        // The charts (SPEC section 17) read the store's minute rows: the last hour of every figure (a range of the
+        // minute-keyed table), and the ledgers' day, summed per source and status by the store.
+        let minute = MinuteCount.minute(of: now)
+        let hour = try await store.minuteCounts(sinceMinute: minute - Int64(OverviewCharts.minutes) + 1)
+        let day = try await store.ledgerTotals(sinceMinute: minute - OverviewCharts.shareMinutes + 1)
+        let charts = OverviewCharts(hour + day, nowMilliseconds: now)
+        let ledgers = config.sources.filter { $0.keepsLedger || charts.hasLedger($0.id) }.map { charts.share($0.id) }
         return render("overview", [
             "title": "Overview", "destinations": rows, "store": storeKind, "instance": Self.instance,
-            "countsAt": Self.time(at), "countsAge": Self.age(at, now: now),
+            "countsAt": Self.time(at), "countsAge": Self.age(at, now: now), "refresh": Self.refreshSeconds,
+            "drawnAt": Self.time(now), "drawnISO": Timestamp.format(epochMilliseconds: now),
+            "destinationCharts": config.destinations.map { charts.destination($0.id) },
+            "sourceCharts": config.sources.map { charts.source($0.id) },
+            "ledgerCharts": ledgers, "hasLedgers": !ledgers.isEmpty,
         ], visit: visit)
     }
 
@@ -145,8 +158,9 @@ struct ConsoleController: Sendable {
                 let json = (try? JSONParser.parse(detail.canonical)).map { Self.pretty($0) } ?? String(decoding: detail.canonical, as: UTF8.self)
                 values["event"] = [
                     "id": detail.eventID, "type": detail.type, "receivedAt": Self.time(detail.receivedAtMilliseconds), "json": json,
-                    "jobs": detail.jobs.map { job -> [String: Any] in
-                        ["destination": job.destination, "state": job.state, "attempts": job.attempts,
+                    "jobs": detail.jobs.enumerated().map { index, job -> [String: Any] in
+                        ["index": index, "history": Self.attempts(job.history),
+                         "destination": job.destination, "state": job.state, "attempts": job.attempts,
                          "next": job.state == "pending" ? Self.time(job.nextAttemptAtMilliseconds) : "-",
                          "status": job.lastStatus.map(String.init) ?? "-", "error": job.lastError ?? "-",
                          "response": job.lastResponse.map { String($0.prefix(200)) } ?? ""]
@@ -175,6 +189,15 @@ struct ConsoleController: Sendable {
             }
         }
         return render("lookup", values, visit: visit, status: status)
+    }
+
+    /// A job's attempts as the event page lists them, oldest first.
+    static func attempts(_ history: [StoredAttempt]) -> [[String: Any]] {
+        history.enumerated().map { index, attempt in
+            ["number": index + 1, "at": Self.time(attempt.startedAtMilliseconds), "duration": "\(attempt.durationMilliseconds) ms",
+             "status": attempt.status.map(String.init) ?? "-", "outcome": attempt.outcome, "error": attempt.error ?? "-",
+             "response": attempt.response ?? ""]
+        }
     }
 
     private func replay(_ form: [String: String], _ visit: ConsoleVisit) async throws -> Response {

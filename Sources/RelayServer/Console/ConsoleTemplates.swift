@@ -17,7 +17,7 @@ enum ConsoleTemplates {
         "head": #"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{{title}} · relay</title><link rel="stylesheet" href="/console.css"></head>
+        <title>{{title}} · relay</title><link rel="stylesheet" href="/console.css">{{#refresh}}<meta http-equiv="refresh" content="{{refresh}}">{{/refresh}}</head>
         <body><header><a class="brand" href="/">relay</a>
         {{#signedIn}}<nav aria-label="Sections"><a href="/">Overview</a> <a href="/dead-letters">Dead letters</a> <a href="/lookup">Lookup</a></nav>
         {{#canSignOut}}<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>{{/canSignOut}}{{/signedIn}}
@@ -49,7 +49,24 @@ enum ConsoleTemplates {
         <td>{{pending}}</td><td>{{inFlight}}</td><td>{{#hasDead}}<a href="{{deadHref}}">{{dead}}</a>{{/hasDead}}{{^hasDead}}0{{/hasDead}}</td>
         <td>{{delivered}}</td><td>{{oldest}}</td><td>{{rate}}</td><td>{{lastError}}{{#lastErrorAge}}<br><small>{{lastErrorAge}}</small>{{/lastErrorAge}}</td></tr>{{/destinations}}
         {{^destinations}}<tr><td colspan="9">No destinations are configured.</td></tr>{{/destinations}}</tbody></table></section>
+        <p class="drawn">Charts drawn at <time datetime="{{drawnISO}}">{{drawnAt}}</time> UTC from the store's minute counts; this page reloads every 10 s.</p>
+        <section aria-labelledby="destination-charts"><h2 id="destination-charts">Deliveries per minute, last hour</h2>
+        <div class="charts">{{#destinationCharts}}<figure class="chart" id="chart-destination-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
+        <table class="sr-only"><caption>{{name}}: per minute, last hour (UTC)</caption><thead><tr><th scope="col">Minute</th><th scope="col">Delivered</th><th scope="col">Failed attempts</th><th scope="col">Pending</th></tr></thead>
+        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{delivered}}</td><td>{{failed}}</td><td>{{pending}}</td></tr>{{/rows}}</tbody></table></figure>{{/destinationCharts}}</div></section>
+        <section aria-labelledby="source-charts"><h2 id="source-charts">Events per minute, last hour</h2>
+        <div class="charts">{{#sourceCharts}}<figure class="chart" id="chart-source-{{name}}"><figcaption>{{name}}</figcaption>{{> legend}}{{{svg}}}
+        <table class="sr-only"><caption>{{name}}: events per minute, last hour (UTC)</caption><thead><tr><th scope="col">Minute</th><th scope="col">Accepted</th><th scope="col">Duplicates</th></tr></thead>
+        <tbody>{{#rows}}<tr><th scope="row">{{minute}}</th><td>{{accepted}}</td><td>{{duplicates}}</td></tr>{{/rows}}</tbody></table></figure>{{/sourceCharts}}</div>
+        {{^sourceCharts}}<p>No sources are configured.</p>{{/sourceCharts}}</section>
+        {{#hasLedgers}}<section aria-labelledby="ledger-charts"><h2 id="ledger-charts">Messages by status, last 24 hours</h2>
+        <div class="charts">{{#ledgerCharts}}<figure class="chart" id="chart-ledger-{{name}}"><figcaption>{{name}}: {{total}} messages</figcaption>{{> legend}}{{{svg}}}
+        <table class="sr-only"><caption>{{name}}: messages by status, last 24 hours</caption><thead><tr><th scope="col">Status</th><th scope="col">Messages</th><th scope="col">Share</th></tr></thead>
+        <tbody>{{#rows}}<tr><th scope="row">{{status}}</th><td>{{count}}</td><td>{{percent}}</td></tr>{{/rows}}</tbody></table></figure>{{/ledgerCharts}}</div></section>{{/hasLedgers}}
         {{> foot}}
+        """#,
+        "legend": #"""
+        <ul class="legend" aria-hidden="true">{{#legend}}<li><svg width="12" height="12" viewBox="0 0 12 12"><rect width="12" height="12" fill="{{color}}"></rect></svg> {{text}}</li>{{/legend}}</ul>
         """#,
         "deadLetters": #"""
         {{> head}}
@@ -91,6 +108,10 @@ enum ConsoleTemplates {
         <th scope="col">Last status</th><th scope="col">Error</th><th scope="col">Response</th></tr></thead>
         <tbody>{{#jobs}}<tr><th scope="row">{{destination}}</th><td>{{state}}</td><td>{{attempts}}</td><td>{{next}}</td><td>{{status}}</td><td>{{error}}</td><td><code>{{response}}</code></td></tr>{{/jobs}}
         {{^jobs}}<tr><td colspan="7">No route sent it anywhere.</td></tr>{{/jobs}}</tbody></table>
+        {{#jobs}}<section class="attempts" aria-labelledby="attempts-{{index}}"><h3 id="attempts-{{index}}">Attempts to {{destination}}</h3>
+        <table><thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Duration</th><th scope="col">Status</th><th scope="col">Outcome</th><th scope="col">Error</th><th scope="col">Response</th></tr></thead>
+        <tbody>{{#history}}<tr class="attempt"><td>{{number}}</td><td>{{at}}</td><td>{{duration}}</td><td class="status">{{status}}</td><td>{{outcome}}</td><td>{{error}}</td><td><code>{{response}}</code></td></tr>{{/history}}
+        {{^history}}<tr><td colspan="7">No attempt yet.</td></tr>{{/history}}</tbody></table></section>{{/jobs}}
         <h3>Canonical event</h3><pre>{{json}}</pre></section>{{/event}}
         {{#message}}<section aria-labelledby="message"><h2 id="message">Message {{id}}: {{status}}{{#overdue}} (overdue){{/overdue}}</h2>
         <p>Channels: {{channels}}</p>
@@ -118,6 +139,11 @@ enum ConsoleTemplates {
         input { padding: .3rem; max-width: 100%; } button { padding: .3rem .7rem; }
         .error { color: #a40000; } .notice { background: #e8f4e8; padding: .5rem; }
         .state-open, .state-half_open { color: #a40000; font-weight: 600; } .state-paused { color: #8a5a00; font-weight: 600; }
+        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 24rem), 1fr)); gap: .5rem 1.5rem; }
+        figure.chart { margin: .5rem 0 1rem; min-width: 0; } figcaption { font-weight: 600; }
+        svg.chart { display: block; width: 100%; height: auto; } .drawn { color: #555; font-size: .85rem; }
+        .legend { list-style: none; padding: 0; margin: .25rem 0; display: flex; flex-wrap: wrap; gap: .2rem .9rem; font-size: .85rem; }
+        .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
         @media (max-width: 480px) { th, td { font-size: .8rem; padding: .25rem .35rem; } }
         """
 }

@@ -130,6 +130,24 @@ enum PostgresSchema {
             "ALTER TABLE events ADD COLUMN traceparent TEXT",
             "ALTER TABLE events ADD COLUMN tracestate TEXT",
         ]),
+        // The console's charts and attempt history (SPEC section 17). Each process adds its figures into its own rows
+        // (`shard`), summed when read: instances never wait on each other's lock of one hot minute row. The minute
+        // leads the key, so the overview reads a range and pruning deletes one; the ledger's figures (`status:`),
+        // summed over a day, have a partial index of their own. Attempts lead with their job (read per job, deleted
+        // with it; no foreign key, so an outcome of a job pruned meanwhile inserts nothing).
+        Migration(version: "v9-console-pictures", sql: [
+            """
+            CREATE TABLE minute_counts (
+                minute BIGINT NOT NULL, subject TEXT NOT NULL, measure TEXT NOT NULL, shard TEXT NOT NULL, value BIGINT NOT NULL,
+                PRIMARY KEY (minute, subject, measure, shard))
+            """,
+            """
+            CREATE TABLE attempts (
+                job_id BIGINT NOT NULL, started_at BIGINT NOT NULL, duration BIGINT NOT NULL, status BIGINT, error TEXT,
+                response TEXT, outcome TEXT NOT NULL, PRIMARY KEY (job_id, started_at))
+            """,
+            "CREATE INDEX minute_counts_ledger ON minute_counts (measure, subject, minute) INCLUDE (value) WHERE measure LIKE 'status:%'",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the versions applied now (none when another instance did it).

@@ -108,6 +108,8 @@ extension PostgresStore {
                 jobs.append(EventDetail.Job(id: jobID, destination: destination, state: state, attempts: attempts, nextAttemptAtMilliseconds: next,
                                             updatedAtMilliseconds: updated, lastStatus: status, lastError: error, lastResponse: response))
             }
+            let history = try await Self.attempts(ofJobs: jobs.map(\.id), connection, logger)
+            for index in jobs.indices { jobs[index].history = history[jobs[index].id] ?? [] }
             return EventDetail(sourceID: sourceID, eventID: eventID, type: type, receivedAtMilliseconds: receivedAt,
                                canonical: Array(buffer: canonical), jobs: jobs)
         }

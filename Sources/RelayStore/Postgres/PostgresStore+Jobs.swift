@@ -102,6 +102,7 @@ extension PostgresStore {
             """, logger: logger)
         var recorded = 0
         for try await n in rows.decode(Int.self) { recorded += n }
+        try await insertAttempts(outcomes, connection, logger)
         try await PostgresOrdering.endTurns(outcomes, clock: clock, connection, logger)
         return outcomes.count - recorded
     }

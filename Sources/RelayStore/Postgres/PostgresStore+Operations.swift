@@ -87,13 +87,18 @@ extension PostgresStore {
         while removed < limit {
             let batch = try await transaction { connection, logger -> Int in
                 var events: [Int64] = []
+                var jobs: [Int64] = []
                 for try await row in try await connection.query("""
                     DELETE FROM jobs WHERE id IN (
                         SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < \(cutoff)
                         ORDER BY updated_at LIMIT \(Self.pruneBatch) FOR UPDATE SKIP LOCKED)
-                    RETURNING event_row
-                    """, logger: logger).decode(Int64.self) { events.append(row) }
+                    RETURNING id, event_row
+                    """, logger: logger).decode((Int64, Int64).self) {
+                    jobs.append(row.0)
+                    events.append(row.1)
+                }
                 guard !events.isEmpty else { return 0 }
+                try await connection.query("DELETE FROM attempts WHERE job_id = ANY(\(jobs)::int8[])", logger: logger)
                 var gone = 0
                 for try await n in try await connection.query("""
                     WITH gone AS (

@@ -40,6 +40,8 @@ extension PostgresStore {
                 }
             }
             try await PostgresOrdering.sweep(subjects, connection, logger)
+            // The console's minute figures ride on the same commit: one statement, one row per minute figure.
+            try await Self.add(MinuteTally(operations, results), connection, logger)
             return results
         }
     }

@@ -166,6 +166,34 @@ enum SQLiteSchema {
                 ALTER TABLE events ADD COLUMN tracestate TEXT;
                 """)
         }
+        migrator.registerMigration("v10-console-pictures") { db in
+            // The console's charts and attempt history (SPEC section 17). Minute figures lead with the minute: a
+            // group's upserts land on the tree's right edge, the overview reads the last hour as one range, and
+            // pruning is a range delete; the ledger's figures (`status:`), summed over a day, also have a covering
+            // index of their own, kept only for their rows. Attempts lead with their job: the event page reads a job's
+            // attempts as one range and pruning a job deletes them the same way (no foreign key: an outcome of a
+            // pruned job, held through an outage, inserts nothing instead of failing its batch).
+            try db.execute(sql: """
+                CREATE TABLE minute_counts (
+                    minute INTEGER NOT NULL,
+                    subject TEXT NOT NULL,
+                    measure TEXT NOT NULL,
+                    value INTEGER NOT NULL,
+                    PRIMARY KEY (minute, subject, measure)
+                ) WITHOUT ROWID;
+                CREATE TABLE attempts (
+                    job_id INTEGER NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    duration INTEGER NOT NULL,
+                    status INTEGER,
+                    error TEXT,
+                    response TEXT,
+                    outcome TEXT NOT NULL,
+                    PRIMARY KEY (job_id, started_at)
+                ) WITHOUT ROWID;
+                CREATE INDEX minute_counts_ledger ON minute_counts (measure, subject, minute, value) WHERE measure GLOB 'status:*';
+                """)
+        }
         return migrator
     }
 }

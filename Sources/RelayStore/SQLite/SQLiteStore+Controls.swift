@@ -77,10 +77,11 @@ extension SQLiteStore {
             let jobs = try Row.fetchAll(db, sql: """
                 SELECT id, destination, state, attempts, next_attempt_at, updated_at, last_status, last_error, last_response
                 FROM jobs WHERE event_row = ? ORDER BY destination
-                """, arguments: [row]).map { j in
+                """, arguments: [row]).map { j throws in
                 EventDetail.Job(id: j["id"], destination: j["destination"], state: j["state"], attempts: j["attempts"],
                                 nextAttemptAtMilliseconds: j["next_attempt_at"], updatedAtMilliseconds: j["updated_at"],
-                                lastStatus: j["last_status"], lastError: j["last_error"], lastResponse: j["last_response"])
+                                lastStatus: j["last_status"], lastError: j["last_error"], lastResponse: j["last_response"],
+                                history: try SQLiteStore.attempts(ofJob: j["id"], db))
             }
             let canonical: Data = event["canonical"]
             return EventDetail(sourceID: sourceID, eventID: eventID, type: event["type"], receivedAtMilliseconds: event["received_at"],

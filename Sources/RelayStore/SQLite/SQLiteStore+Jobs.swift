@@ -100,6 +100,7 @@ extension SQLiteStore {
             ])
             recorded += db.changesCount
         }
+        try insertAttempts(outcomes, db)
         try SQLiteOrdering.endTurns(outcomes, now: now, db)
         return outcomes.count - recorded
     }
@@ -230,6 +231,7 @@ extension SQLiteStore {
                 let jobs = delivered.map { String($0.job) }.joined(separator: ",")
                 try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(jobs)) AND state = 'delivered'")
                 var count = db.changesCount
+                try db.execute(sql: "DELETE FROM attempts WHERE job_id IN (\(jobs)) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = attempts.job_id)")
                 let events = Set(delivered.map(\.event)).map(String.init).joined(separator: ",")
                 try db.execute(sql: """
                     DELETE FROM events WHERE id IN (\(events)) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_row = events.id)

@@ -102,7 +102,12 @@ public final class SQLiteStore: GroupCommittingStore {
             // its WAL frames too, and losing it to a power cut only sends a job again.
             let durable = operations.contains { $0.needsFsync }
             return try await pool.writeWithoutTransaction { db in
-                try Self.transaction(durable: durable, db) { try operations.map { try $0.apply(db) } }
+                try Self.transaction(durable: durable, db) {
+                    let results = try operations.map { try $0.apply(db) }
+                    // The console's minute figures ride on the same commit: one upsert per minute row, not per request.
+                    try SQLiteStore.add(MinuteTally(operations, results), db)
+                    return results
+                }
             }
         }, isolating: { StoreError("cannot commit", sqlite: $0).mayLieInOneItem }, onGroup: { operations in stats.record(operations) })
     }
