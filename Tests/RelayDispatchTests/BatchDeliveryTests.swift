@@ -32,20 +32,24 @@ extension DeliveryEngine {
         }
 
         @Test func waitingEventsGoOutTogetherAsOneSignedBatch() async throws {
-            // The first request is held, so the events stored meanwhile wait for the one slot and form a batch.
+            // The first request is held until every later event is stored (not for a fixed time, which a loaded machine
+            // outran: its 30 posts took longer than the hold and went out one by one), so they wait for the one slot
+            // and form a batch.
             let held = Mutex(true)
-            try await Receiver.with({ _ in held.withLock { $0 } ? Reply(delay: .milliseconds(400)) : .ok }) { receiver in
+            let release: @Sendable () -> Bool = { !held.withLock { $0 } }
+            try await Receiver.with({ _ in held.withLock { $0 } ? Reply(delay: .seconds(10), releasedWhen: release) : .ok }) { receiver in
                 try await Engine.with(yaml: Self.yaml(receiver: receiver.url, batch: 50)) { engine in
                     let first = LINE.eventID()
                     #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: first)]), secret: Self.lineSecret).status == 200)
                     #expect(await eventually { receiver.count == 1 })
-                    held.withLock { $0 = false }
                     var sent = [first]
                     for _ in 0..<30 {
                         let id = LINE.eventID()
                         sent.append(id)
                         #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: id)]), secret: Self.lineSecret).status == 200)
                     }
+                    #expect(receiver.count == 1, "the held request is still the only one")
+                    held.withLock { $0 = false }
                     #expect(await eventually(timeout: .seconds(5)) { (try? await engine.stats("crm").delivered) == 31 })
 
                     let batches = try receiver.hits.map(Self.events(of:))

@@ -25,6 +25,8 @@ struct Reply: Sendable {
     var headers: HTTPFields = [:]
     var body: [UInt8] = []
     var delay: Duration = .zero
+    /// When set, the delay ends early once this answers true (a test releasing a held request).
+    var releasedWhen: (@Sendable () -> Bool)? = nil
     /// When set, the body is streamed and then the response stalls this long before it ends.
     var stallAfterBody: Duration = .zero
 
@@ -45,9 +47,9 @@ final class Receiver: Sendable {
         init(handler: @escaping @Sendable (Hit) -> Reply) { self.handler = Mutex(handler) }
 
         /// Sleeps in slices, so that stopping the receiver is not held up by a deliberately slow answer.
-        func pause(_ duration: Duration) async {
+        func pause(_ duration: Duration, releasedWhen released: (@Sendable () -> Bool)? = nil) async {
             let until = ContinuousClock.now + duration
-            while ContinuousClock.now < until, !stopping.withLock({ $0 }) {
+            while ContinuousClock.now < until, !stopping.withLock({ $0 }), !(released?() ?? false) {
                 try? await Task.sleep(for: min(.milliseconds(20), until - ContinuousClock.now))
             }
         }
@@ -84,7 +86,7 @@ final class Receiver: Sendable {
                 return hit
             }
             let reply = state.handler.withLock { $0 }(hit)
-            await state.pause(reply.delay)
+            await state.pause(reply.delay, releasedWhen: reply.releasedWhen)
             if reply.stallAfterBody > .zero {
                 return Response(status: reply.status, headers: reply.headers, body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(bytes: reply.body))
