@@ -92,7 +92,7 @@ extension DeliveryEngine {
             let one = try await client.execute(uri: "/admin/dead-letters/replay", method: .post, headers: post, body: body(#"{"ids":[\#(firstID)]}"#))
             #expect(one.status == .ok)
             #expect(try json(one)["replayed"]?.int64Value == 1)
-            #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 1 })
+            #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 1 })
             #expect(receiver.count == before + 1)
             if let hit = receiver.hits.last {
                 #expect(milliseconds(from: replayedAt, to: hit.arrivedAt) < 500, "replay waited for the poll")
@@ -104,11 +104,11 @@ extension DeliveryEngine {
             let crmAll = try await client.execute(
                 uri: "/admin/dead-letters/replay", method: .post, headers: post, body: body(#"{"all":true,"destination":"crm"}"#))
             #expect(try json(crmAll)["replayed"]?.int64Value == 1)
-            #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 2 })
+            #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 2 })
             #expect(try await engine.stats("other").dead == 2)
             let rest = try await client.execute(uri: "/admin/dead-letters/replay", method: .post, headers: post, body: body(#"{"all":true}"#))
             #expect(try json(rest)["replayed"]?.int64Value == 2)
-            #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("other").delivered == 2 })
+            #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("other").delivered == 2 })
             #expect(try json(try await client.execute(uri: "/admin/dead-letters", method: .get, headers: auth)).arrayValue?.isEmpty == true)
             let nothing = try await client.execute(uri: "/admin/dead-letters/replay", method: .post, headers: post, body: body(#"{"all":true}"#))
             #expect(try json(nothing)["replayed"]?.int64Value == 0)

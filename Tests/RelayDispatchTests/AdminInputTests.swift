@@ -20,7 +20,7 @@ extension DeliveryEngine {
                     for _ in 0..<2 {
                         #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: LINE.eventID())]), secret: API.secret).status == 200)
                     }
-                    #expect(await eventually(timeout: .seconds(3)) {
+                    #expect(await eventually(timeout: .seconds(10)) {
                         let (crm, other) = (try await engine.stats("crm"), try await engine.stats("other"))
                         return crm.dead == 2 && other.dead == 2
                     })

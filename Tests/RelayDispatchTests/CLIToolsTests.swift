@@ -48,7 +48,7 @@ extension DeliveryEngine {
                     for _ in 0..<2 {
                         #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: LINE.eventID())]), secret: Self.secret).status == 200)
                     }
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").dead == 2 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").dead == 2 })
 
                     let stats = try await runRelayCommand(["stats", "--json", "--config", config])
                     #expect(stats.status == 0, "\(stats.stderr)")
@@ -75,7 +75,7 @@ extension DeliveryEngine {
                     let one = try await runRelayCommand(["dlq", "replay", "--id", String(id), "--config", config])
                     let replayedAt = ContinuousClock.now
                     #expect(one.status == 0 && one.stdout.contains("replayed 1 dead letter"), "\(one.stdout) \(one.stderr)")
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 1 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 1 })
                     let lag = milliseconds(from: replayedAt, to: try #require(receiver.hits.last).arrivedAt)
                     print("cli: a replay by the CLI was delivered \(Int(lag)) ms later")
                     #expect(lag < 1_500, "the running relay took \(lag) ms to notice the CLI's replay")
@@ -89,7 +89,7 @@ extension DeliveryEngine {
                     #expect(badTime.status != 0 && badTime.stderr.contains("--since must be an RFC 3339 time"), "\(badTime.stderr)")
                     let rest = try await runRelayCommand(["dlq", "replay", "--all", "--type", "delivery.*", "--since", "2001-01-01T00:00:00Z", "--config", config])
                     #expect(rest.status == 0 && rest.stdout.contains("replayed 1 dead letter"))
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 2 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 2 })
 
                     let neither = try await runRelayCommand(["dlq", "replay", "--config", config])
                     #expect(neither.status != 0)

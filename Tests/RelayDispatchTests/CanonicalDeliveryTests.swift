@@ -50,7 +50,7 @@ extension DeliveryEngine {
                         let ackedAt = ContinuousClock.now
                         #expect(reply.status == 200)
                         #expect(reply.body.contains(#""accepted":1"#))
-                        #expect(await eventually(timeout: .seconds(3)) { receiver.count == n + 1 })
+                        #expect(await eventually(timeout: .seconds(10)) { receiver.count == n + 1 })
                         let hit = try #require(receiver.hits.last)
                         latencies.append(milliseconds(from: ackedAt, to: hit.arrivedAt))
                         try Self.checkCanonical(hit, id: id, sentBody: body, source: "line")
@@ -62,7 +62,7 @@ extension DeliveryEngine {
                     // Posted right after the previous delivery, so a worker that only polled would take about 1 s.
                     for latency in latencies { #expect(latency < 500, "attempt 1 came \(latency) ms after the ack") }
                     // The outcome is committed a moment after the receiver answers: wait for it.
-                    #expect(await eventually(timeout: .seconds(3)) {
+                    #expect(await eventually(timeout: .seconds(10)) {
                         let stats = try await engine.stats("crm")
                         return stats.delivered == 5 && stats.pending == 0 && stats.inFlight == 0 && stats.dead == 0
                     })

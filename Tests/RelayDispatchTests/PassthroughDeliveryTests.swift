@@ -88,7 +88,7 @@ extension DeliveryEngine {
                     #expect(receiver.hits.first?.header("Content-Type") == "application/cloudevents+json")
                     engine.config.replace(with: try ConfigLoader.parse(yaml: Self.yaml(receiver: receiver.url), environment: [:]))
 
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("bot").delivered == 1 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("bot").delivered == 1 })
                     let hit = try #require(receiver.hits.last)
                     #expect(receiver.count == 2)
                     #expect(hit.header("X-Line-Signature") == LINE.signature(hit.body, secret: Self.botSecret))

@@ -51,7 +51,7 @@ extension DeliveryEngine {
                     let moved = try await engine.store.replay(ids: [letter.id], destination: nil, nowMilliseconds: Timestamp.nowMilliseconds())
                     #expect(moved == 1)
                     engine.dispatcher.wake()
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 1 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 1 })
                     #expect(receiver.count == 5)
                     #expect(receiver.hits.last?.header("webhook-id") == id)
                     #expect(try await engine.store.deadLetters(destination: "crm", limit: 10).isEmpty)
@@ -115,7 +115,7 @@ extension DeliveryEngine {
                     """
                 try await Engine.with(yaml: yaml) { engine in
                     #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: LINE.eventID())]), secret: Self.secret).status == 200)
-                    #expect(await eventually(timeout: .seconds(3)) {
+                    #expect(await eventually(timeout: .seconds(10)) {
                         let (short, long) = (try await engine.stats("short"), try await engine.stats("long"))
                         return short.dead == 1 && long.dead == 1
                     })
@@ -135,7 +135,7 @@ extension DeliveryEngine {
             try await Receiver.with(reply) { receiver in
                 try await Engine.with(yaml: Self.yaml(receiver: receiver.url, retry: "[100ms]")) { engine in
                     #expect(try await engine.postLINE(LINE.body([LINE.deliveryEvent(id: LINE.eventID())]), secret: Self.secret).status == 200)
-                    #expect(await eventually(timeout: .seconds(3)) { try await engine.stats("crm").delivered == 1 })
+                    #expect(await eventually(timeout: .seconds(10)) { try await engine.stats("crm").delivered == 1 })
                     let hits = receiver.hits
                     try #require(hits.count == 2)
                     let gap = milliseconds(from: hits[0].arrivedAt, to: hits[1].arrivedAt)

@@ -87,7 +87,7 @@ extension DeliveryEngine {
                     #expect(replies.map(\.status) == [200, 200, 200])
                     #expect(replies.last?.body.contains(#""accepted":1"#) == true, "the unrouted event is still accepted")
 
-                    #expect(await eventually(timeout: .seconds(3)) { receiver.count == 4 })
+                    #expect(await eventually(timeout: .seconds(10)) { receiver.count == 4 })
                     func ids(_ path: String) -> Set<String> {
                         Set(receiver.hits.filter { $0.path == path }.compactMap { $0.header("webhook-id") })
                     }
