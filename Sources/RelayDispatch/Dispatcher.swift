@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import RelayCore
 import RelayStore
@@ -30,7 +29,7 @@ public final class Dispatcher: Service, Sendable {
     /// How often an instance says it is alive when no pause changes.
     static let ackInterval: Duration = .seconds(2)
 
-    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
+    public init(config: LiveConfig, store: any Store, client: RelayHTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil) {
         self.turn = turn ?? HousekeepingTurn(store: store)
         self.config = config
         self.store = store
