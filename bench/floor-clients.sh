@@ -9,7 +9,7 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
-CG_DURATION=${CG_DURATION:-20}   # seconds of load under callgrind
+CG=${CG:-1}; CG_DURATION=${CG_DURATION:-20}   # CG=0 skips callgrind; seconds of load under callgrind
 WRK=${WRK:-1}; WRK_DURATION=${WRK_DURATION:-10s}; WRK_ROUNDS=${WRK_ROUNDS:-2}
 MODES=("$@"); [ ${#MODES[@]} -gt 0 ] || MODES=(h ahc fwd best own)
 BIN="$ROOT/.build-static/release/relay-floor"
@@ -32,8 +32,9 @@ total() { awk '/^(totals|summary):/ { if ($2 > m) m = $2 } END { print m + 0 }' 
 requests() { awk '/requests in/ { print $1 }' "$1"; }
 
 strip --strip-debug "$BIN" -o "$WORK/floor-cg"
-echo "mode  requests  instructions/request  (idle-corrected)"
+[ "$CG" = 1 ] && echo "mode  requests  instructions/request  (idle-corrected)"
 for mode in "${MODES[@]}"; do
+  [ "$CG" = 1 ] || break
   dir="$WORK/$mode"; mkdir -p "$dir"
   # shellcheck disable=SC2046
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/cg.out" "$WORK/floor-cg" $(args_of "$mode") >"$dir/log" 2>&1 &

@@ -99,10 +99,10 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && swift build -c release --static-swift-stdlib --product relay --scratch-path "$ROOT/.build-static")
   fi
 fi
-RELAY_STATIC="$ROOT/.build-static/release/relay"
+RELAY_STATIC=${RELAY_STATIC:-"$ROOT/.build-static/release/relay"}   # another build to measure: RELAY_STATIC=... RELAY=... BUILD=0
 [ "$CALLGRIND" = 0 ] || [ -x "$RELAY_STATIC" ] || die "$RELAY_STATIC is missing (run with BUILD=1, or CALLGRIND=0)"
 [ "$CALLGRIND" = 0 ] || command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind, or CALLGRIND=0)"
-RELAY="$ROOT/.build/release/relay"
+RELAY=${RELAY:-"$ROOT/.build/release/relay"}
 FLOOR_BIN="$ROOT/.build/release/relay-floor"
 [ -x "$RELAY" ] || die "$RELAY is missing (run with BUILD=1)"
 [ "$FLOOR" = 0 ] || [ -x "$FLOOR_BIN" ] || die "$FLOOR_BIN is missing (run with BUILD=1)"
