@@ -82,6 +82,24 @@ extension DeliveryEngine {
     }
 
     /// A 200 whose body stops short of its Content-Length: the head arrived, the response is not whole.
+    /// An interim response (100 Continue, 103 Early Hints) before the final one is skipped (NIO's decoder drops it), not
+    /// taken for the answer.
+    @Test func interimResponsesAreSkipped() async throws {
+        let backend = try RawBackend { peer in
+            while peer.readNextRequest() {
+                guard peer.send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") else { return }
+            }
+        }
+        let client = Forwarder.makeClient(maxConcurrency: 8)
+        for _ in 0..<2 {
+            let outcome = await Self.post(client, backend.url)
+            #expect(outcome.failure == nil && outcome.response?.status == 200 && outcome.response?.snippet == Array("ok".utf8), "\(outcome)")
+        }
+        #expect(backend.connections == 1, "the connection stays usable after interim responses")
+        await client.shutdown()
+        #expect(await backend.stop())
+    }
+
     @Test func aResponseCutShortIsAFailureWithItsHead() async throws {
         let backend = try RawBackend { peer in
             guard peer.readRequest() else { return }
