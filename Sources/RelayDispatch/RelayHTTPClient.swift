@@ -266,6 +266,8 @@ public final class RelayHTTPClient: Sendable {
         private var response: Response?
         private var keepAlive = true
         private var reusable = false
+        /// The error that closed the connection while no exchange ran.
+        private var closedBy: (any Error)?
 
         func handlerAdded(context: ChannelHandlerContext) { self.context = context }
         func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -275,7 +277,10 @@ public final class RelayHTTPClient: Sendable {
             response = nil
             keepAlive = true
             guard let context, context.channel.isActive else {
-                return request.promise.succeed(Outcome(failure: .connectionClosed))
+                // Closed before its first exchange: by the error that closed it, if any (a TLS handshake runs as soon as
+                // the connection is made, and its failure can come before the request does).
+                let failure = closedBy.map { DeliveryError(clientError: $0, timeout: request.timeout, connectTimeout: request.connectTimeout) }
+                return request.promise.succeed(Outcome(failure: failure ?? .connectionClosed))
             }
             self.request = request
             timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: request.deadline) { [self] in
@@ -332,7 +337,11 @@ public final class RelayHTTPClient: Sendable {
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             // TLS without close_notify: the connection's end says whether the response was whole.
             if let error = error as? NIOSSLError, case .uncleanShutdown = error { return }
-            guard request != nil else { return context.close(promise: nil) }  // an idle connection is not reused
+            guard request != nil else {
+                // An idle connection is not reused; a new one's first request reports why it closed.
+                closedBy = closedBy ?? error
+                return context.close(promise: nil)
+            }
             // The peer closed mid-response (NIO's parser reports the early end of the stream).
             if let error = error as? HTTPParserError, error == .invalidEOFState { return finish(failure: .connectionClosed) }
             finish(error)
