@@ -79,8 +79,14 @@ def main() -> None:
             f"{fmt(hw.get('rps'))} ({fmt(hw['rps'] / aw['rps'] if hw.get('rps') and aw.get('rps') else None, 3)} of A)")
         row("A': Hummingbird -> AsyncHTTPClient proxy -> nginx (A with relay's stack), requests/s",
             f"{fmt(sw.get('rps'))} ({fmt(sw['rps'] / aw['rps'] if sw.get('rps') and aw.get('rps') else None, 3)} of A)")
+        ow = r.get("a_own", {}).get("wrk", {})
+        if ow:
+            row("A'': Hummingbird -> a minimal client on NIO's HTTP/1.1 codec -> nginx, requests/s",
+                f"{fmt(ow.get('rps'))} ({fmt(ow['rps'] / aw['rps'] if ow.get('rps') and aw.get('rps') else None, 3)} of A)")
         cpu_row(row, "H", r.get("h", {}))
         cpu_row(row, "A'", r.get("a_stack", {}))
+        if ow:
+            cpu_row(row, "A''", r.get("a_own", {}))
     row("B: relay (verify, dedup, fsync, dispatch), requests/s", fmt(bw.get("rps")))
     row("B/A throughput ratio", fmt(ratio, 3), ">= 0.5", None if ratio is None else ratio >= 0.5)
     if sw.get("rps") and bw.get("rps"):

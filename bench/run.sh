@@ -23,7 +23,7 @@ DRAIN_DEADLINE=${DRAIN_DEADLINE:-120}
 SETTLE=${SETTLE:-2}                 # seconds between /readyz 200 and the load (relay's start-up housekeeping)
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the temporary directory (logs, databases)
 DEST_CONCURRENCY=${DEST_CONCURRENCY:-128}  # attempts in flight to the destination (see bench/README.md)
-FLOOR=${FLOOR:-1}                   # 0 skips N, H and A' (plain NIO; relay's own stack with none of relay's work)
+FLOOR=${FLOOR:-1}                   # 0 skips N, H, A' and A'' (plain NIO; relay's own stack with none of relay's work)
 DEST_BATCH=${DEST_BATCH:-100}       # section b_batch: the destination's `batch`; 0 skips the section
 BATCH_CONCURRENCY=${BATCH_CONCURRENCY:-8}  # section b_batch: the destination's `concurrency`
 INGEST_ONLY=${INGEST_ONLY:-1}       # 0 skips section ingest (events stored, none routed)
@@ -100,10 +100,10 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && swift build -c release --static-swift-stdlib --product relay --scratch-path "$ROOT/.build-static")
   fi
 fi
-RELAY_STATIC="$ROOT/.build-static/release/relay"
+RELAY_STATIC=${RELAY_STATIC:-"$ROOT/.build-static/release/relay"}   # another build to measure: RELAY_STATIC=... RELAY=... BUILD=0
 [ "$CALLGRIND" = 0 ] || [ -x "$RELAY_STATIC" ] || die "$RELAY_STATIC is missing (run with BUILD=1, or CALLGRIND=0)"
 [ "$CALLGRIND" = 0 ] || command -v valgrind >/dev/null || die "valgrind is missing (apt-get install valgrind, or CALLGRIND=0)"
-RELAY="$ROOT/.build/release/relay"
+RELAY=${RELAY:-"$ROOT/.build/release/relay"}
 FLOOR_BIN="$ROOT/.build/release/relay-floor"
 [ -x "$RELAY" ] || die "$RELAY is missing (run with BUILD=1)"
 [ "$FLOOR" = 0 ] || [ -x "$FLOOR_BIN" ] || die "$FLOOR_BIN is missing (run with BUILD=1)"
@@ -262,9 +262,9 @@ lib put "$RESULTS" a.wrk "$(run_wrk a "http://127.0.0.1:$PROXY_PORT/webhooks/lin
 # --- H and A': relay's own stack (Hummingbird in, AsyncHTTPClient out) doing none of relay's work --------------
 # What the stack costs by itself, on the same load: H answers at once; A' forwards each body to the nginx origin and
 # answers after it (nginx's proxy in A, written with relay's stack). Relay does more than either.
-floor_load() {  # floor_load SECTION [URL]
+floor_load() {  # floor_load SECTION [URL [CLIENT]]
   local section=$1
-  "$FLOOR_BIN" "$INGEST_PORT" ${2:+"$2"} >"$WORK/$section.log" 2>&1 &
+  "$FLOOR_BIN" "$INGEST_PORT" ${2:+"$2"} ${3:+"$3"} >"$WORK/$section.log" 2>&1 &
   local pid=$!; PIDS+=("$pid")
   for _ in $(seq 200); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$INGEST_PORT/webhooks/line" 2>/dev/null && break; sleep 0.05; done
   lib put "$RESULTS" "$section.wrk" "$(run_wrk "$section" "http://127.0.0.1:$INGEST_PORT/webhooks/line" "$WORK/single.tsv" relay-floor="$pid" nginx="$NGINX_PID")"
@@ -277,6 +277,8 @@ if [ "$FLOOR" = 1 ]; then
   floor_load h
   log "A': wrk -> relay-floor (Hummingbird -> AsyncHTTPClient) -> nginx return 200"
   floor_load a_stack "http://127.0.0.1:$ORIGIN_PORT/events"
+  log "A'': wrk -> relay-floor (Hummingbird -> a minimal client on NIO's HTTP/1.1 codec, as relay's own) -> nginx return 200"
+  floor_load a_own "http://127.0.0.1:$ORIGIN_PORT/events" own
 fi
 
 # --- B: relay, empty store ----------------------------------------------------------------------------------

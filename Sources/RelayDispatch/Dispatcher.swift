@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import RelayCore
 import RelayStore
@@ -35,7 +34,7 @@ public final class Dispatcher: Service, Sendable {
     let hook: any AttemptHook
 
     /// `tracer` set: each attempt is a span in the trace stored with its event, sent on as `traceparent`.
-    public init(config: LiveConfig, store: any Store, client: HTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil,
+    public init(config: LiveConfig, store: any Store, client: RelayHTTPClient, logger: Logger, shutdownGrace: Duration = .seconds(10), turn: HousekeepingTurn? = nil,
                 tracer: (any Tracer)? = nil) {
         self.hook = tracer.map { TracedAttempt(tracer: $0) } ?? PlainAttempt()
         self.turn = turn ?? HousekeepingTurn(store: store)

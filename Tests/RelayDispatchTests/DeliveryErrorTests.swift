@@ -44,15 +44,9 @@ import Testing
     /// What the relay's own client fails with for `url`, classified.
     static func failure(_ url: String) async throws -> DeliveryError? {
         let client = Forwarder.makeClient(maxConcurrency: 1)
-        let request = try HTTPClient.Request(url: url, method: .POST)
-        var failure: DeliveryError?
-        do {
-            _ = try await client.execute(request: request, deadline: .now() + .seconds(5)).get()
-        } catch {
-            failure = classify(error)
-        }
-        try await client.shutdown()
-        return failure
+        let outcome = await client.post(try #require(URL(string: url)), headers: [:], body: [], timeout: .seconds(5), snippetLimit: 1024)
+        await client.shutdown()
+        return outcome.failure
     }
 
     /// The real client against a closed port on 127.0.0.1: exactly `connection refused`, not NIO's errno text.

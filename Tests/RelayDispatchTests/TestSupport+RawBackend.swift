@@ -110,7 +110,19 @@ final class RawPeer: @unchecked Sendable {  // one thread at a time uses a peer
         let head = String(decoding: received[..<end], as: UTF8.self).lowercased()
         let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
             .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        requestSize = end + length
         return read(atLeast: end + length)
+    }
+
+    /// The size of the request `readRequest()` read last (head and body).
+    private var requestSize = 0
+
+    /// Reads the next request on a kept-alive connection (as `readRequest()`), the ones before it dropped first.
+    @discardableResult
+    func readNextRequest() -> Bool {
+        received.removeFirst(min(requestSize, received.count))
+        requestSize = 0
+        return readRequest()
     }
 
     /// Reads and drops whatever comes until the client closes (or the backend stops): a backend that never answers.

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
@@ -18,7 +17,7 @@ public struct RelayApplication: Sendable {
     public let config: LiveConfig
     public let store: any Store
     public let dispatcher: Dispatcher
-    public let client: HTTPClient
+    public let client: RelayHTTPClient
     /// Start order: store, housekeeping, the overdue scan, reload, HTTP client, dispatcher, console sessions, admin, ingest,
     /// drain.
     public let services: [any Service]
