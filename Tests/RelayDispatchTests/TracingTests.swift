@@ -77,6 +77,38 @@ extension DeliveryEngine {
             }
         }
 
+        /// A malformed `traceparent` (and a `tracestate` of kilobytes) starts a new trace, and nothing of the request's
+        /// other headers reaches relay's log: swift-otel logs its whole carrier when extraction fails, which once put the
+        /// provider's signature there.
+        @Test func aMalformedTraceparentStartsANewTraceAndLogsNoHeader() async throws {
+            _ = try RelayProcesses.executable()
+            try await SpanCollector.with { collector in
+                try await Receiver.with { backend in
+                    try await RelayProcesses.with(lineToCRMYAML(secret: Self.secret, receiver: backend.url, retry: "[200ms]")) { relays in
+                        _ = try await relays.start(environment: collector.environment())
+                        let body = LINE.body([LINE.deliveryEvent(id: LINE.eventID())])
+                        let signature = LINE.signature(body, secret: Self.secret)
+                        for traceparent in ["00-00000000000000000000000000000000-\(Self.providerSpanID)-01", "zz-not-a-trace", "00-\(Self.providerTraceID.uppercased())-\(Self.providerSpanID)-01"] {
+                            let reply = try await post(relays.webhookURL("line"), body: body, headers: [
+                                ("X-Line-Signature", signature), ("traceparent", traceparent), ("tracestate", "a=" + String(repeating: "x", count: 4_000)),
+                            ])
+                            #expect(reply.status == 200)
+                        }
+                        #expect(await eventually(timeout: .seconds(10)) { backend.count >= 1 })
+                        #expect(await eventually(timeout: .seconds(10), poll: .milliseconds(50)) {
+                            collector.spans.filter { $0.kind == CollectedSpan.server }.count >= 3
+                        })
+                        for server in collector.spans.filter({ $0.kind == CollectedSpan.server }) {
+                            #expect(server.traceID != Self.providerTraceID && server.parentSpanID.isEmpty, "a new trace: \(server)")
+                        }
+                        #expect(backend.hits.allSatisfy { $0.header("tracestate") == nil }, "no tracestate of kilobytes goes on")
+                        let log = relays.logTail(500)
+                        #expect(!log.contains(signature) && !log.contains("X-Line-Signature"), "the request's headers reached the log")
+                    }
+                }
+            }
+        }
+
         @Test func aLogLineInsideTheRequestSpanCarriesItsIDs() async throws {
             _ = try RelayProcesses.executable()
             try await SpanCollector.with { collector in
